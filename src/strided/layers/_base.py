@@ -1,0 +1,110 @@
+"""The layer base class: Keras' lazy build and weights, plus an explicit backward pass.
+
+A layer maps a batch forward with ``layer(x)`` (building its weights on first use, from the
+input's shape) and, after a forward pass with ``training=True``, maps d(loss)/d(output) back
+to d(loss)/d(input) with ``layer.backward(grad)``, leaving d(loss)/d(weight) in
+``layer.grads`` (same keys as ``layer.params``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+
+Shape = tuple[int | None, ...]
+
+
+class Layer:
+    """Base of every layer: ``build``, ``call``, ``backward`` and Keras' weight accessors."""
+
+    _counts: ClassVar[dict[str, int]] = {}  # per class, for Keras-style unique names
+
+    def __init__(self, *, name: str | None = None, trainable: bool = True,
+                 dtype: str | np.dtype = "float32", input_shape: Sequence[int] | None = None,
+                 **unexpected: object) -> None:
+        if unexpected:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
+                            f"{sorted(unexpected)}. Received: {unexpected!r}")
+        kind = type(self).__name__
+        if name is None:
+            index = Layer._counts.get(kind, 0)
+            Layer._counts[kind] = index + 1
+            name = _snake(kind) + (f"_{index}" if index else "")
+        self.name = name
+        self.trainable = trainable
+        self.dtype = np.dtype(dtype)
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.built = False
+        self.input_shape: Shape | None = None if input_shape is None else (
+            None, *tuple(input_shape))
+
+    # -- to be written by each layer ---------------------------------------------------------
+    def build(self, input_shape: Shape) -> None:
+        """Create ``self.params`` for inputs of ``input_shape`` (batch first, may be None)."""
+        self.built = True
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        """The forward pass; with ``training=True`` it keeps what ``backward`` needs."""
+        raise NotImplementedError
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """d(loss)/d(input) from d(loss)/d(output); fills ``self.grads``."""
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        """The output's shape for an input of ``input_shape`` (batch may be None)."""
+        raise NotImplementedError
+
+    # -- shared -----------------------------------------------------------------------------
+    def __call__(self, inputs: object, training: bool = False) -> np.ndarray:
+        x = np.asarray(inputs)
+        if x.dtype != self.dtype and x.dtype.kind in "biuf":
+            x = x.astype(self.dtype)  # Keras casts inputs to the layer's dtype
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        return self.call(x, training=training)
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The layer's weights, in Keras' order (e.g. kernel, then bias)."""
+        return list(self.params.values())
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        return self.weights if self.trainable else []
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights, in Keras' order."""
+        return [w.copy() for w in self.params.values()]
+
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
+        """Replace the weights; each must have the shape of the one it replaces."""
+        if len(weights) != len(self.params):
+            raise ValueError(f"Layer {self.name!r} expects {len(self.params)} weights "
+                             f"({', '.join(self.params)}). Received: {len(weights)} weights")
+        for (key, old), new in zip(self.params.items(), weights):
+            new = np.asarray(new)
+            if new.shape != old.shape:
+                raise ValueError(f"Layer {self.name!r} weight {key!r} has shape {old.shape}. "
+                                 f"Received: an array of shape {new.shape}")
+            self.params[key] = new.astype(old.dtype, copy=True)
+
+    def count_params(self) -> int:
+        """The number of scalars in the layer's weights."""
+        return sum(int(w.size) for w in self.params.values())
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+def _snake(name: str) -> str:
+    """``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` -> ``max_pooling2d``, as Keras names layers."""
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper() and not name[i - 1].isdigit():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
