@@ -358,7 +358,8 @@ def make_spec(
         )
     if group_channels * groups != channels:
         raise ValueError(
-            f"{op}: {input_name} has {channels} channels but {weight_name} expect "
+            f"{op}: {input_name} has {channels} channels but {weight_name} "
+            f"{'expect' if weight_name.endswith('s') else 'expects'} "
             f"{group_channels * groups} ({weight_name}.shape={tuple(weight_shape)}, "
             f"groups={groups}); the {_ORDINALS[in_axis]} dimension of {weight_layout} "
             f"{weight_name} must equal input channels / groups"

@@ -5,7 +5,9 @@ kernel flipped along every axis.  ``convolve`` and ``convolve2d`` flip; ``correl
 ``correlate2d`` do not.  Arrays are plain images (no batch or channel axes) of any rank.
 
 ``mode``: "full" (every overlap: size ``n + k - 1``), "valid" (kernel wholly inside:
-``n - k + 1``) or "same" (size ``n``, centred on "full" as scipy centres it).
+``n - k + 1``) or "same" (size ``n``, centred on "full" as scipy centres it: from
+``(k - 1) // 2`` of "full", but from ``ceil((k - 1) / 2)`` in ``correlate2d``, so the two
+correlations differ for even kernels in scipy and here).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ _BOUNDARIES = {"fill": "zeros", "wrap": "circular", "symm": "symmetric"}
 
 
 def _correlate(op: str, in1: object, in2: object, mode: str, boundary: str, fillvalue: float,
-               flip: bool) -> np.ndarray:
+               flip: bool, same_from_ceil: bool = False) -> np.ndarray:
     image = _core.as_array(in1, "in1", op)
     kernel = _core.as_array(in2, "in2", op)
     if image.ndim != kernel.ndim or image.ndim == 0:
@@ -43,8 +45,9 @@ def _correlate(op: str, in1: object, in2: object, mode: str, boundary: str, fill
         padding = [(0, 0)] * image.ndim
     elif mode == "full":
         padding = [(k - 1, k - 1) for k in kernel.shape]
-    else:  # scipy's "same" is the centre of "full": it starts at (k - 1) // 2
-        padding = [(k - 1 - (k - 1) // 2, (k - 1) // 2) for k in kernel.shape]
+    else:  # the centre of "full", from `start`: padding (k - 1 - start) before
+        start = [-(-(k - 1) // 2) if same_from_ceil else (k - 1) // 2 for k in kernel.shape]
+        padding = [(k - 1 - s, s) for k, s in zip(kernel.shape, start)]
     x = image[np.newaxis, ..., np.newaxis]
     w = kernel[..., np.newaxis, np.newaxis]
     spec = make_spec(op, x.shape, w.shape, rank=image.ndim, padding=padding,
@@ -105,7 +108,8 @@ def correlate2d(in1: np.ndarray, in2: np.ndarray, mode: str = "full", boundary: 
                 fillvalue: float = 0) -> np.ndarray:
     """2-D cross-correlation, as ``scipy.signal.correlate2d``; arguments as ``convolve2d``."""
     _check_2d("correlate2d", in1, in2)
-    return _correlate("correlate2d", in1, in2, mode, boundary, fillvalue, flip=False)
+    return _correlate("correlate2d", in1, in2, mode, boundary, fillvalue, flip=False,
+                      same_from_ceil=True)
 
 
 def _check_2d(op: str, in1: object, in2: object) -> None:
