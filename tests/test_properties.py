@@ -103,6 +103,7 @@ def test_empty_batch_gives_empty_results():
         0, 4, 4, 4)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_nan_and_inf_propagate_as_ieee_says():
     x = np.zeros((1, 1, 6, 6))
     x[0, 0, 0, 0] = np.nan
