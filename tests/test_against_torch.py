@@ -203,3 +203,15 @@ def test_keras_layers_forward_and_backward(layer_cls, rank, data_format):
     close(to_first(dx), dz_x)
     close(np.moveaxis(layer.grads["kernel"], (-1, -2), (0, 1)), dz_w)
     close(layer.grads["bias"], dz_b)
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_unbatched_input_as_pytorch_takes_it(rank):
+    rng = np.random.default_rng(rank)
+    x = rng.normal(size=(2, *[5] * rank))
+    w = rng.normal(size=(3, 2, *[2] * rank))
+    y = getattr(F, f"conv{rank}d")(x, w, stride=2, padding=1)
+    close(y, oracle.conv(x[None], w, None, 2, [(1, 1)] * rank)[0])
+    wt = rng.normal(size=(2, 3, *[2] * rank))
+    close(getattr(F, f"conv_transpose{rank}d")(x, wt, stride=2),
+          oracle.conv_transpose(x[None], wt, stride=2)[0])

@@ -116,10 +116,6 @@ class ConvSpec:
         """The same convolution on an input that has been padded already."""
         return replace(self, padding=padding, input_size=input_size, padding_mode="zeros")
 
-    def with_batch(self, batch: int) -> ConvSpec:
-        """The same convolution on a different batch size."""
-        return replace(self, batch=batch)
-
     def in_user_layout(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         """Reorder a canonical ``(batch, *spatial, channels)`` shape into ``data_format``."""
         if self.data_format == "channels_last":
@@ -145,6 +141,15 @@ def normalize_tuple(value: object, rank: int, name: str, op: str, minimum: int =
     if len(numbers) != rank or any(n < minimum for n in numbers):
         raise ValueError(f"{op}: {rule}; got {name}={value!r}")
     return numbers
+
+
+def normalize_groups(groups: object, op: str) -> int:
+    """``groups`` checked to be a positive int."""
+    if isinstance(groups, bool) or not isinstance(groups, int):
+        raise TypeError(f"{op}: groups must be a positive int; got groups={groups!r}")
+    if groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int; got groups={groups!r}")
+    return groups
 
 
 def same_padding(size: int, kernel_size: int, stride: int, dilation: int) -> tuple[int, int]:
@@ -337,10 +342,7 @@ def make_spec(
     else:
         out_channels, group_channels, *kernel = weight_shape
         in_axis = 1
-    if isinstance(groups, bool) or not isinstance(groups, int):
-        raise TypeError(f"{op}: groups must be a positive int; got groups={groups!r}")
-    if groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int; got groups={groups!r}")
+    groups = normalize_groups(groups, op)
     if padding_mode not in PADDING_MODES:
         raise ValueError(
             f"{op}: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}; "

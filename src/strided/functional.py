@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _core
-from ._spec import ConvSpec, PaddingLike, make_spec, normalize_tuple
+from ._spec import ConvSpec, PaddingLike, make_spec, normalize_groups, normalize_tuple
 
 __all__ = [
     "conv1d",
@@ -167,9 +167,9 @@ def _conv_transpose(op: str, rank: int, input: object, weight: object, bias: obj
         raise ValueError(f"{op}: input has {x.shape[1]} channels but weight expects "
                          f"{w.shape[0]} (weight.shape={w.shape}); the first dimension of a "
                          f"transposed convolution's weight must equal input channels")
-    if groups < 1 or x.shape[1] % groups:
-        raise ValueError(f"{op}: groups must be a positive divisor of the input channels; "
-                         f"got groups={groups!r} and {x.shape[1]} input channels")
+    if x.shape[1] % normalize_groups(groups, op):
+        raise ValueError(f"{op}: groups must divide the input channels; got groups={groups!r} "
+                         f"and {x.shape[1]} input channels")
     # The transposed convolution is the input gradient of the convolution that maps its
     # output (N, C_out, *size) back to its input; ``weight`` is that convolution's OIHW weight.
     size = tuple(
