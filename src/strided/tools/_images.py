@@ -1,0 +1,299 @@
+"""Images in and out (Pillow, imported here only), matrices from files, and filtering in strips.
+
+``filter_image`` convolves an image (grey or colour, each channel on its own) a strip of rows
+at a time, so that a large image needs memory for the image, the result and one strip, never
+a float copy of the whole image.  ``to_pixels`` maps the result back to the image's range
+honestly: values outside are clipped (and counted), or the whole range is rescaled.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .. import functional
+from .. import kernels as _kernels
+from .._padding import source_index
+from .._spec import PaddingLike, make_spec
+
+__all__ = ["check_output", "filter_image", "load_kernel", "load_matrix", "read_image", "to_pixels",
+           "write_atomic", "write_image"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm",
+                  ".ppm")
+
+
+def _pil():
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("images need Pillow: pip install 'strided[tools]'") from None
+    return Image
+
+
+def read_image(path: str | os.PathLike[str], grey: bool = False) -> np.ndarray:
+    """An image file as an array: (H, W) for grey images, (H, W, 3) for colour.
+
+    Parameters
+    ----------
+    path : path
+        Any format Pillow reads (PNG, JPEG, ...).
+    grey : bool
+        Convert colour to grey (ITU-R 601 luma, as Pillow's "L").
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 (0..255), or uint16 for 16-bit grey PNGs.  An alpha channel is dropped.
+
+    Raises
+    ------
+    OSError
+        When the file is missing or unreadable, or not an image (the message names the file).
+    """
+    image_module = _pil()
+    path = Path(path)
+    try:
+        with image_module.open(path) as opened:
+            from PIL import ImageOps
+
+            image = ImageOps.exif_transpose(opened)  # camera photos: the way they were taken
+            mode = image.mode
+            if mode in ("I;16", "I;16B", "I;16L", "I") and not grey:
+                array = np.asarray(image)
+                if array.dtype != np.uint16:
+                    array = np.clip(array, 0, 65535).astype(np.uint16)
+                return array
+            if grey or mode in ("L", "1", "LA", "I;16", "I"):
+                return np.asarray(image.convert("L"))
+            return np.asarray(image.convert("RGB"))
+    except FileNotFoundError:
+        raise OSError(f"cannot read image {str(path)!r}: no such file") from None
+    except IsADirectoryError:
+        raise OSError(f"cannot read image {str(path)!r}: it is a directory") from None
+    except PermissionError:
+        raise OSError(f"cannot read image {str(path)!r}: permission denied") from None
+    except image_module.DecompressionBombError as error:
+        raise OSError(f"cannot read image {str(path)!r}: {error}") from None
+    except (image_module.UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise OSError(f"cannot read image {str(path)!r}: not an image Pillow can read "
+                      f"({type(error).__name__}: {error})") from None
+
+
+def write_atomic(path: str | os.PathLike[str], write: object) -> Path:
+    """Call ``write(temporary_path)`` then rename it to ``path``: never a half-written file."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise OSError(f"cannot write {str(path)!r}: the directory {str(directory)!r} does not "
+                      f"exist")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix,
+                                         dir=directory)
+    os.close(handle)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+        write(temporary)  # type: ignore[operator]
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def check_output(path: str | os.PathLike[str], suffixes: tuple[str, ...] = IMAGE_SUFFIXES,
+                 what: str = "image") -> Path:
+    """``path`` if its suffix is one of ``suffixes`` and its directory exists, else an error."""
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(f"cannot write {what} {str(path)!r}: unknown type "
+                         f"{path.suffix or '(no suffix)'!r}; use one of {', '.join(suffixes)}")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise OSError(f"cannot write {str(path)!r}: the directory {str(directory)!r} does not "
+                      f"exist")
+    return path
+
+
+def write_image(path: str | os.PathLike[str], pixels: np.ndarray) -> Path:
+    """Write uint8 (H, W) or (H, W, 3), or uint16 (H, W), to ``path`` in the suffix's format."""
+    image_module = _pil()
+    path = check_output(path)
+    if pixels.dtype == np.uint16 and path.suffix.lower() not in (".png", ".tif", ".tiff"):
+        pixels = (pixels >> 8).astype(np.uint8)
+    image = image_module.fromarray(np.ascontiguousarray(pixels))
+    return write_atomic(path, lambda name: image.save(name))
+
+
+def load_matrix(source: str, name: str = "matrix") -> np.ndarray:
+    """A 2-D matrix from inline numbers (``"1,2;3,4"``), a .npy or .csv/.txt file, or an image.
+
+    Images are read as grey; .npy files never unpickle.  Raises ValueError or OSError with
+    a one-line message naming ``name`` and the source.
+    """
+    text = source.strip()
+    path = Path(text)
+    suffix = path.suffix.lower()
+    looks_like_file = suffix in (".npy", ".csv", ".txt", *IMAGE_SUFFIXES)
+    if not looks_like_file:
+        try:
+            is_file = path.is_file()
+        except (OSError, ValueError):  # an inline matrix too long or odd to be a file name
+            is_file = False
+        if is_file:
+            raise ValueError(f"{name} file {text!r} has an unknown type; use .npy, .csv, .txt "
+                             f"or an image")
+        return _kernels.parse(text, name)
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):
+        exists = False
+    if not exists:
+        raise OSError(f"cannot read {name} {text!r}: no such file")
+    if suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as error:
+            raise OSError(f"cannot read {name} {text!r}: not a NumPy .npy array of numbers "
+                          f"({error})") from None
+    elif suffix in (".csv", ".txt"):
+        try:
+            content = path.read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            raise OSError(f"cannot read {name} {text!r}: {error}") from None
+        array = _kernels.parse(content.replace(",", " ").replace("\r", ""), f"{name} {text!r}")
+    else:
+        array = read_image(path, grey=True)
+    array = np.squeeze(np.asarray(array))
+    if array.ndim != 2:
+        raise ValueError(f"{name} {text!r} must be a 2-D matrix; got shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise ValueError(f"{name} {text!r} must hold numbers; got dtype {array.dtype}")
+    return array
+
+
+def load_kernel(source: str, size: int | None = None, sigma: float | None = None) -> np.ndarray:
+    """A kernel by name (``strided.kernels.names()``), inline numbers, or a file."""
+    text = source.strip()
+    suffix = Path(text).suffix.lower()
+    if suffix not in (".npy", ".csv", ".txt", *IMAGE_SUFFIXES) and (
+            any(ch in text for ch in ",;") or not any(ch.isalpha() for ch in text)):
+        return _kernels.parse(text, "kernel")
+    if Path(text).suffix.lower() in (".npy", ".csv", ".txt", *IMAGE_SUFFIXES):
+        return load_matrix(text, "kernel")
+    try:
+        return _kernels.get(text, size=size, sigma=sigma)
+    except ValueError as error:
+        raise ValueError(str(error).replace("kernels.get: ", "")) from None
+
+
+def _strips(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int],
+            padding: PaddingLike, padding_mode: str, max_elements: int
+            ) -> tuple[tuple[int, int], Iterator[tuple[int, np.ndarray]]]:
+    """The output size and, strip by strip, ``(first output row, float64 output rows)``."""
+    h, w = image.shape[:2]
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    kh, kw = kernel.shape
+    spec = make_spec("filter", (1, h, w, 1), (kh, kw, 1, 1), rank=2, stride=stride,
+                     padding=padding, padding_mode=padding_mode, weight_name="kernel")
+    (oh, ow), (sh, sw) = spec.output_size, spec.stride
+    (top, bottom), (left, right) = spec.padding
+    mode = "zeros" if padding_mode == "zeros" else padding_mode
+    columns = source_index(w, left, right, "replicate" if mode == "zeros" else mode)
+    column_pad = np.r_[np.zeros(left, bool), np.ones(w, bool), np.zeros(right, bool)]
+    weight = np.ascontiguousarray(kernel, dtype=np.float64)[None, None]
+    row_cost = (w + left + right) * channels * (kh * kw + 2)
+    rows_per_strip = max(1, max_elements // max(row_cost * sh, 1))
+
+    def generate() -> Iterator[tuple[int, np.ndarray]]:
+        for first in range(0, oh, rows_per_strip):
+            last = min(oh, first + rows_per_strip)
+            # padded rows [first * sh, (last - 1) * sh + kh) -> input rows via the padding map
+            padded_rows = np.arange(first * sh, (last - 1) * sh + kh)
+            inside = (padded_rows >= top) & (padded_rows < top + h)
+            if mode == "zeros":
+                rows = np.clip(padded_rows - top, 0, h - 1)
+            else:
+                rows = source_index(h, top, bottom, mode)[padded_rows]
+            strip = image[rows][:, columns].astype(np.float64)
+            if mode == "zeros":
+                strip[~inside] = 0
+                strip[:, ~column_pad] = 0
+            x = strip.reshape(strip.shape[0], strip.shape[1], channels).transpose(2, 0, 1)
+            y = functional.conv2d(x[:, None], weight, stride=(sh, sw))[:, 0]
+            yield first, y.transpose(1, 2, 0).reshape(last - first, ow, channels)
+
+    return (oh, ow), generate()
+
+
+def filter_image(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int] = 1,
+                 padding: PaddingLike = "same", padding_mode: str = "zeros", *,
+                 convolve: bool = False, normalize: bool = False,
+                 max_elements: int = 4_000_000) -> tuple[np.ndarray, dict[str, float]]:
+    """Filter each channel of ``image`` with ``kernel`` and map the result to pixels.
+
+    Parameters
+    ----------
+    image : numpy.ndarray, (H, W) or (H, W, C), uint8 or uint16
+    kernel : numpy.ndarray, (kH, kW)
+    stride, padding, padding_mode
+        As ``strided.functional.conv2d`` (padding "same" keeps the size at stride 1).
+    convolve : bool
+        Flip the kernel (true convolution) instead of cross-correlating.
+    normalize : bool
+        Rescale the result's minimum..maximum to the image's full range instead of clipping.
+    max_elements : int
+        Roughly how many float64 values one strip may hold (memory ~ 8 bytes each).
+
+    Returns
+    -------
+    pixels : numpy.ndarray, (H_out, W_out) or (H_out, W_out, C), the image's dtype
+    stats : dict
+        ``minimum``, ``maximum`` of the result and ``clipped``, the fraction of values that
+        were clipped.
+    """
+    if image.ndim not in (2, 3):
+        raise ValueError(f"filter: the image must be (H, W) or (H, W, C); got shape "
+                         f"{image.shape}")
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if kernel.ndim != 2:
+        raise ValueError(f"filter: the kernel must be 2-D; got shape {kernel.shape}")
+    if convolve:
+        kernel = kernel[::-1, ::-1]
+    top_value = 65535 if image.dtype == np.uint16 else 255
+    (oh, ow), strips = _strips(image, kernel, stride, padding, padding_mode, max_elements)
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    out = np.empty((oh, ow, channels), dtype=image.dtype if image.dtype == np.uint16
+                   else np.uint8)
+    low, high, clipped = np.inf, -np.inf, 0
+    if normalize:  # first pass: the range
+        for _, y in strips:
+            low, high = min(low, float(y.min())), max(high, float(y.max()))
+        _, strips = _strips(image, kernel, stride, padding, padding_mode, max_elements)
+        scale = top_value / (high - low) if high > low else 0.0
+    for first, y in strips:
+        if normalize:
+            values = (y - low) * scale if scale else np.zeros_like(y) + (
+                np.clip(low, 0, top_value))
+        else:
+            low, high = min(low, float(y.min())), max(high, float(y.max()))
+            clipped += int(np.count_nonzero((y < 0) | (y > top_value + 0.5)))
+            values = y
+        out[first:first + y.shape[0]] = np.clip(np.rint(values), 0, top_value)
+    stats = {"minimum": low, "maximum": high, "clipped": clipped / out.size}
+    return (out[..., 0] if image.ndim == 2 else out), stats
+
+
+def to_pixels(values: np.ndarray, normalize: bool = False, top_value: int = 255) -> np.ndarray:
+    """Map values to uint8 pixels: clip to 0..255, or rescale min..max to 0..255."""
+    values = np.asarray(values, dtype=np.float64)
+    if normalize:
+        low, high = float(values.min()), float(values.max())
+        values = (values - low) * (top_value / (high - low)) if high > low else values * 0
+    return np.clip(np.rint(values), 0, top_value).astype(np.uint8)
