@@ -7,6 +7,7 @@ import pytest
 
 import oracle
 import reference
+from strategies import call_or_skip
 import strided
 from strided import functional as F
 from strided import grad as G
@@ -25,7 +26,7 @@ def test_float32_close_to_float64(algorithm):
     dy = rng.normal(size=(4, 16, 20, 20))
     y64, dx64, dw64, _ = oracle.conv(x, w, None, 1, [(1, 1)] * 2, 1, 1, grad_output=dy)
     x32, w32, dy32 = (a.astype(np.float32) for a in (x, w, dy))
-    y = F.conv2d(x32, w32, padding=1, algorithm=algorithm)
+    y = call_or_skip(F.conv2d, x32, w32, padding=1, algorithm=algorithm)
     dx = G.conv2d_input(x.shape, w32, dy32, padding=1, algorithm=algorithm)
     dw = G.conv2d_weight(x32, w.shape, dy32, padding=1, algorithm=algorithm)
     for actual, expected in [(y, y64), (dx, dx64), (dw, dw64)]:

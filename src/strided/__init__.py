@@ -11,8 +11,9 @@ Faces over one N-d convolution core:
 ``strided.output_shape`` is the size formula on its own.
 """
 
-from . import functional, grad, layers, nn, signal
+from . import functional, grad, kernels, layers, nn, signal, tools
 from ._algorithms import ALGORITHMS as _ALGORITHMS
+from ._algorithms._workspace import get_workspace_limit, workspace_limit
 from ._spec import ConvSpec, output_shape, same_padding
 
 __version__ = "0.1.0"
@@ -27,10 +28,14 @@ __all__ = [
     "ConvSpec",
     "algorithms",
     "functional",
+    "get_workspace_limit",
     "grad",
+    "kernels",
     "layers",
     "nn",
     "output_shape",
     "same_padding",
     "signal",
+    "tools",
+    "workspace_limit",
 ]

@@ -7,31 +7,76 @@ Every algorithm is a module with the same four functions over canonical arrays (
     forward(x, w, spec) -> y                 # (N, *S, C), (*K, C/g, O) -> (N, *OS, O)
     grad_input(grad_output, w, spec) -> dx   # (N, *OS, O), (*K, C/g, O) -> (N, *S, C)
     grad_weight(x, grad_output, spec) -> dw  # (N, *S, C), (N, *OS, O) -> (*K, C/g, O)
+
+The algorithms (``algorithm=`` names):
+
+* ``im2col``: gather windows into columns, one GEMM; every case, in a bounded workspace;
+* ``winograd``: F(4x4, 3x3) / F(2x2, 3x3), 2-D 3x3 stride-1 ungrouped floats (dilation by
+  phases);
+* ``pointwise``: 1x1 kernels without padding as one plain GEMM;
+* ``direct``: shifted multiply-adds, for depthwise and other few-weights-per-group cases;
+* ``fft``: products per frequency, ungrouped floats, for large kernels.
+
+Each algorithm's functions use both cores themselves (``_threads``); the choice for
+``algorithm="auto"`` is ``choose``, the one rule.  An algorithm asked by name for a case its
+``supports`` refuses raises ``NotImplementedError`` (``resolve``); nothing falls back silently.
 """
 
 from __future__ import annotations
 
+import math
 from types import ModuleType
 
 import numpy as np
 
 from .._spec import ConvSpec
-from . import _im2col
+from . import _direct, _fft, _im2col, _pointwise, _winograd
 
 ALGORITHMS: dict[str, ModuleType] = {
     "im2col": _im2col,
+    "winograd": _winograd,
+    "pointwise": _pointwise,
+    "direct": _direct,
+    "fft": _fft,
 }
 
 
-def choose(spec: ConvSpec, dtype: np.dtype) -> ModuleType:
-    """The ``algorithm="auto"`` rule: im2col + GEMM in a bounded workspace does every case."""
+def choose(spec: ConvSpec, dtype: np.dtype, direction: str = "forward") -> ModuleType:
+    """The ``algorithm="auto"`` rule: the first of these that applies.
+
+    1. a 1x1 kernel without padding: ``pointwise``, one matrix product;
+    2. few weights per group (``C/g * O/g <= 16`` with groups, as depthwise, or a single
+       input and output channel, as an image filter): ``direct``, shifted multiply-adds,
+       since a GEMM of 1 x 1 matrices has nothing to gain;
+    3. a 3x3, stride 1, ungrouped 2-D float convolution (any dilation) with at least 16 input
+       and output channels: ``winograd`` (F(4x4, 3x3), 4x fewer multiplies; below 16 channels
+       its transforms cost more than they save);
+    4. a large kernel (at least 49 taps, e.g. 7x7), stride 1, ungrouped, float: ``fft``,
+       whose cost does not grow with the kernel;
+    5. anything else: ``im2col``, which does every case in a bounded workspace.
+
+    The same rule serves the forward pass and both gradients (``direction``), since each
+    algorithm's gradients run on the same machinery as its forward pass.
+    """
+    cg, og = spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    if _pointwise.supports(spec, dtype) is None:
+        return _pointwise
+    if (spec.groups > 1 and cg * og <= 16) or (spec.in_channels == spec.out_channels == 1):
+        return _direct
+    if (_winograd.supports(spec, dtype) is None
+            and min(spec.in_channels, spec.out_channels) >= 16):
+        return _winograd
+    if (_fft.supports(spec, dtype) is None and math.prod(spec.kernel_size) >= 49
+            and all(s == 1 for s in spec.stride)):
+        return _fft
     return _im2col
 
 
-def resolve(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str) -> ModuleType:
+def resolve(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str,
+            direction: str = "forward") -> ModuleType:
     """The algorithm named ``algorithm`` (or chosen, for "auto"), checked to support ``spec``."""
     if algorithm == "auto":
-        return choose(spec, dtype)
+        return choose(spec, dtype, direction)
     module = ALGORITHMS.get(algorithm) if isinstance(algorithm, str) else None
     if module is None:
         names = ", ".join(repr(name) for name in ["auto", *ALGORITHMS])

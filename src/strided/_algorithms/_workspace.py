@@ -2,19 +2,65 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import functools
+import math
+import threading
+from collections.abc import Callable, Iterator
+from itertools import pairwise
+from typing import Any
 
-#: Extra memory an algorithm may allocate beyond its inputs and output (bytes).
+import numpy as np
+
+#: Extra memory an algorithm may allocate beyond its inputs and output (bytes); read at each
+#: call, so ``workspace_limit`` (or assigning this name) changes it for later calls.
 WORKSPACE_BYTES = 256 * 2**20
 
 
-def slabs(batch: int, rows: int, bytes_per_row: int, budget: int = WORKSPACE_BYTES
+def get_workspace_limit() -> int:
+    """The scratch memory (bytes) an algorithm may use beyond its inputs and output."""
+    return WORKSPACE_BYTES
+
+
+@contextlib.contextmanager
+def workspace_limit(nbytes: int) -> Iterator[int]:
+    """Within the ``with`` block, algorithms keep their scratch memory under ``nbytes``.
+
+    Parameters
+    ----------
+    nbytes : int
+        A positive number of bytes; the default limit is 256 MiB.  A smaller limit means
+        more, smaller blocks of work (slower), never a different result.
+
+    Examples
+    --------
+    >>> import numpy as np, strided
+    >>> x, w = np.ones((2, 8, 8, 3)), np.ones((3, 3, 3, 4))
+    >>> with strided.workspace_limit(4096):
+    ...     y = strided.nn.conv2d(x, w, 1, "SAME")
+    >>> float(y[0, 4, 4, 0])
+    27.0
+    """
+    global WORKSPACE_BYTES
+    if isinstance(nbytes, bool) or not isinstance(nbytes, int):
+        raise TypeError(f"workspace_limit: nbytes must be a positive int; got nbytes={nbytes!r}")
+    if nbytes < 1:
+        raise ValueError(f"workspace_limit: nbytes must be a positive int; got nbytes={nbytes!r}")
+    saved, WORKSPACE_BYTES = WORKSPACE_BYTES, nbytes
+    try:
+        yield nbytes
+    finally:
+        WORKSPACE_BYTES = saved
+
+
+def slabs(batch: int, rows: int, bytes_per_row: int, budget: int | None = None
           ) -> Iterator[tuple[slice, slice]]:
     """Split (batch, first output axis) into blocks whose scratch fits ``budget``.
 
     Whole images are grouped while one fits; a larger image is split by output rows.
     Always yields at least one row per block, whatever the budget.
     """
+    budget = WORKSPACE_BYTES if budget is None else budget
     per_image = rows * bytes_per_row
     if per_image <= budget:
         step = max(1, budget // max(per_image, 1))
@@ -25,3 +71,57 @@ def slabs(batch: int, rows: int, bytes_per_row: int, budget: int = WORKSPACE_BYT
     for n in range(batch):
         for start in range(0, rows, step):
             yield slice(n, n + 1), slice(start, min(start + step, rows))
+
+
+def blocks(batch: int, rows: int, bytes_per_row: int, parts: int, budget: int | None = None
+           ) -> list[tuple[slice, slice]]:
+    """``slabs`` for ``parts`` threads at once: each under 1/parts of the budget, and at least
+    ``parts`` blocks when the work can be cut that fine (by image, else by rows)."""
+    budget = WORKSPACE_BYTES if budget is None else min(budget, WORKSPACE_BYTES)
+    found = list(slabs(batch, rows, bytes_per_row, max(budget // parts, 1)))
+    if len(found) >= parts or parts == 1 or batch * rows == 0:
+        return found
+    if batch >= parts:
+        bounds = [batch * i // parts for i in range(parts + 1)]
+        return [(slice(a, b), slice(0, rows)) for a, b in pairwise(bounds)]
+    per_image = -(-parts // batch)
+    bounds = [rows * i // per_image for i in range(per_image + 1)]
+    return [(slice(n, n + 1), slice(a, b)) for n in range(batch)
+            for a, b in pairwise(bounds) if b > a]
+
+
+def empty_safe(shape: str) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
+    """An algorithm function that returns zeros of ``spec.<shape>`` when an input is empty."""
+    def decorate(function: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+        @functools.wraps(function)
+        def wrapper(a: np.ndarray, b: np.ndarray, spec: Any) -> np.ndarray:
+            if a.size == 0 or b.size == 0:
+                return np.zeros(getattr(spec, shape), dtype=np.result_type(a, b))
+            return function(a, b, spec)
+        return wrapper
+    return decorate
+
+
+_buffers = threading.local()
+
+
+def scratch(key: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+    """An uninitialised array for scratch work, reused by later calls on this thread.
+
+    Freshly allocated large arrays are mapped from the OS page by page on first touch, which
+    costs as much as the Winograd transforms themselves; reusing a buffer per ``key`` avoids
+    it.  The buffers stay allocated between calls (each at most the largest size it had);
+    callers never return them and never use one key twice at a time.
+    """
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    store: dict[str, np.ndarray] = _buffers.__dict__.setdefault("store", {})
+    buffer = store.get(key)
+    if buffer is None or buffer.nbytes < nbytes:
+        store.pop(key, None)
+        buffer = store[key] = np.empty(max(nbytes, 1), dtype=np.uint8)
+    return buffer[:nbytes].view(dtype).reshape(shape)
+
+
+def release_scratch() -> None:
+    """Free this thread's ``scratch`` buffers (they are allocated again when next needed)."""
+    _buffers.__dict__.pop("store", None)

@@ -1,0 +1,327 @@
+"""strided against PyTorch's CPU convolutions, in one process, on a fixed suite of real layers.
+
+For every layer and each of forward, input gradient and weight gradient, this times
+``strided`` on its two faces (``strided.nn`` NHWC, ``strided.functional`` / ``strided.grad``
+NCHW) and PyTorch in the faster of its two memory formats (NCHW contiguous or
+``channels_last``), float32, both on the same threads, and prints milliseconds (median of
+``--repeats`` runs after a warm-up, the calls interleaved with a short pause before each so
+that one library's idle-spinning threads do not slow the next), GFLOP/s and the ratio
+strided / PyTorch, then geometric means.  It also times the 1-channel image filter against
+``scipy.ndimage.correlate``, how time grows with batch and image size on one 3x3 layer, and the
+extra memory (``tracemalloc`` peak) of every algorithm.  Everything is also written as JSON.
+
+PyTorch has no asymmetric padding: where TensorFlow's SAME pads (1, 2), PyTorch is timed with
+the symmetric padding (2, 2) that gives the same output size (the same work).
+
+Run::
+
+    python benchmarks/conv_vs_torch.py [--repeats 7] [--json benchmarks/results/conv_vs_torch.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import scipy.ndimage
+import torch
+import torch.nn.functional as F
+
+import strided
+from strided import _core
+from strided._algorithms import ALGORITHMS, choose
+from strided._algorithms._threads import THREADS
+from strided._algorithms._workspace import WORKSPACE_BYTES, release_scratch
+from strided._spec import make_spec
+
+# name, N, H, W, Cin, Cout, kernel, stride, padding, dilation, groups
+SUITE = [
+    ("lecture MNIST", 64, 28, 28, 1, 16, 5, 2, "SAME", 1, 1),
+    ("lecture CIFAR", 64, 32, 32, 3, 16, 5, 2, "SAME", 1, 1),
+    ("Keras article", 4, 28, 28, 3, 2, 3, 1, "VALID", 1, 1),
+    ("ResNet stem", 8, 224, 224, 3, 64, 7, 2, 3, 1, 1),
+    ("ResNet 3x3 a", 16, 56, 56, 64, 64, 3, 1, 1, 1, 1),
+    ("ResNet 3x3 b", 16, 28, 28, 128, 128, 3, 1, 1, 1, 1),
+    ("ResNet 3x3 c", 16, 14, 14, 256, 256, 3, 1, 1, 1, 1),
+    ("ResNet 3x3 d", 16, 7, 7, 512, 512, 3, 1, 1, 1, 1),
+    ("downsample", 16, 56, 56, 64, 128, 3, 2, 1, 1, 1),
+    ("pointwise", 16, 56, 56, 64, 256, 1, 1, 0, 1, 1),
+    ("depthwise", 16, 56, 56, 128, 128, 3, 1, 1, 1, 128),
+    ("dilated", 16, 56, 56, 64, 64, 3, 1, 2, 2, 1),
+    ("large kernel", 4, 64, 64, 16, 16, 11, 1, "SAME", 1, 1),
+    ("image filter", 1, 2048, 2048, 1, 1, 5, 1, "SAME", 1, 1),
+]
+PASSES = ("forward", "grad_input", "grad_weight")
+
+
+#: Seconds of idle before each timed call: OpenMP and OpenBLAS worker threads busy-wait for a
+#: while after their work, and would otherwise steal the cores from whichever call runs next.
+PAUSE = 0.01
+
+
+def median_ms(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median milliseconds of each call; one warm-up each, then the calls interleaved."""
+    for call in calls.values():
+        call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            time.sleep(PAUSE)
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
+
+
+def geomean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+class Layer:
+    """One suite entry: its spec, float32 arrays in both layouts, and the calls to time."""
+
+    def __init__(self, name, n, h, w, cin, cout, k, stride, padding, dilation, groups,
+                 seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        self.name, self.groups = name, groups
+        self.spec = make_spec("bench", (n, h, w, cin), (k, k, cin // groups, cout), rank=2,
+                              stride=stride, padding=padding, dilation=dilation, groups=groups)
+        self.x = rng.standard_normal((n, h, w, cin), dtype=np.float32)
+        self.w = (rng.standard_normal(self.spec.weight_shape) / math.sqrt(k * k * cin // groups)
+                  ).astype(np.float32)
+        self.dy = rng.standard_normal(self.spec.output_shape, dtype=np.float32)
+        self.x_nchw = np.ascontiguousarray(self.x.transpose(0, 3, 1, 2))
+        self.w_oihw = np.ascontiguousarray(self.w.transpose(3, 2, 0, 1))
+        self.dy_nchw = np.ascontiguousarray(self.dy.transpose(0, 3, 1, 2))
+        self.padding = [lo for lo, _ in self.spec.padding]
+        self.torch_padding = [max(lo, hi) for lo, hi in self.spec.padding]
+        self.stride, self.dilation = self.spec.stride, self.spec.dilation
+        self.nhwc_spec = self.spec
+        self.nchw_spec = make_spec("bench", self.x_nchw.shape, self.w_oihw.shape, rank=2,
+                                   stride=stride, padding=padding, dilation=dilation,
+                                   groups=groups, data_format="channels_first",
+                                   weight_format="OIHW")
+
+    # strided, NHWC face (strided.nn; gradients through the core in NHWC / HWIO)
+    def strided_nhwc(self, which: str, algorithm: str = "auto") -> Callable[[], object]:
+        s, x, w, dy = self.nhwc_spec, self.x, self.w, self.dy
+        if which == "forward":
+            if self.groups > 1 and self.groups == s.in_channels:
+                filt = w.reshape(*w.shape[:2], s.in_channels, -1)
+                return lambda: strided.nn.depthwise_conv2d(
+                    x, filt, [1, *s.stride, 1], s.padding and [(0, 0), *s.padding, (0, 0)],
+                    dilations=list(s.dilation), algorithm=algorithm)
+            return lambda: strided.nn.conv2d(x, w, list(s.stride), [(0, 0), *s.padding, (0, 0)],
+                                             dilations=list(s.dilation), algorithm=algorithm)
+        if which == "grad_input":
+            return lambda: _core.convolve_grad_input(dy, w, s, algorithm=algorithm)
+        return lambda: _core.convolve_grad_weight(x, dy, s, algorithm=algorithm)
+
+    # strided, NCHW face (strided.functional, strided.grad)
+    def strided_nchw(self, which: str, algorithm: str = "auto") -> Callable[[], object]:
+        x, w, dy, s = self.x_nchw, self.w_oihw, self.dy_nchw, self.spec
+        pad = [list(p) for p in s.padding]
+        if which == "forward":
+            return lambda: strided.functional.conv2d(x, w, None, s.stride, pad, s.dilation,
+                                                     self.groups, algorithm=algorithm)
+        if which == "grad_input":
+            return lambda: strided.grad.conv2d_input(x.shape, w, dy, s.stride, pad, s.dilation,
+                                                     self.groups, algorithm=algorithm)
+        return lambda: strided.grad.conv2d_weight(x, w.shape, dy, s.stride, pad, s.dilation,
+                                                  self.groups, algorithm=algorithm)
+
+    def torch_calls(self, which: str) -> dict[str, Callable[[], object]]:
+        calls = {}
+        w = torch.from_numpy(self.w_oihw)
+        padding = self.torch_padding
+        # output size with symmetric padding equals the spec's; the gradient has that shape
+        for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
+            x = torch.from_numpy(self.x_nchw).contiguous(memory_format=fmt)
+            with torch.no_grad():
+                y = F.conv2d(x, w.contiguous(memory_format=fmt), None, self.stride, padding,
+                             self.dilation, self.groups)
+            dy = torch.randn(y.shape).contiguous(memory_format=fmt)
+            wf = w.contiguous(memory_format=fmt)
+            args = (self.stride, padding, self.dilation, self.groups)
+            if which == "forward":
+                calls[layout] = (lambda x=x, wf=wf, args=args: F.conv2d(x, wf, None, *args))
+            elif which == "grad_input":
+                calls[layout] = (lambda x=x, wf=wf, dy=dy, args=args:
+                                 torch.nn.grad.conv2d_input(x.shape, wf, dy, *args))
+            else:
+                calls[layout] = (lambda x=x, wf=wf, dy=dy, args=args:
+                                 torch.nn.grad.conv2d_weight(x, wf.shape, dy, *args))
+        return calls
+
+
+def run_suite(repeats: int, faces: tuple[str, ...]) -> list[dict]:
+    rows = []
+    for entry in SUITE:
+        layer = Layer(*entry)
+        for which in PASSES:
+            calls = {f"torch {k}": v for k, v in layer.torch_calls(which).items()}
+            if "NHWC" in faces:
+                calls["strided NHWC"] = layer.strided_nhwc(which)
+            if "NCHW" in faces:
+                calls["strided NCHW"] = layer.strided_nchw(which)
+            with torch.no_grad():
+                ms = median_ms(calls, repeats)
+            torch_layout = min(("NCHW", "NHWC"), key=lambda k: ms[f"torch {k}"])
+            torch_ms = ms[f"torch {torch_layout}"]
+            gflop = layer.spec.flops / 1e9
+            pass_name = "forward" if which == "forward" else which
+            algorithm = choose(layer.spec, np.dtype(np.float32), pass_name).__name__
+            row = {"layer": layer.name, "pass": which, "algorithm": algorithm.split("._")[-1],
+                   "torch_ms": torch_ms, "torch_layout": torch_layout,
+                   "gflop": gflop}
+            for face in faces:
+                t = ms[f"strided {face}"]
+                row[f"strided_{face}_ms"] = t
+                row[f"ratio_{face}"] = t / torch_ms
+            rows.append(row)
+            line = (f"{layer.name:14s} {which:11s} {row['algorithm']:9s} "
+                    f"torch {torch_ms:8.2f} ms ({torch_layout}) {gflop / torch_ms * 1e3:6.1f} GF/s")
+            for face in faces:
+                line += (f" | {face} {row[f'strided_{face}_ms']:8.2f} ms "
+                         f"{gflop / row[f'strided_{face}_ms'] * 1e3:6.1f} GF/s "
+                         f"x{row[f'ratio_{face}']:.2f}")
+            print(line, flush=True)
+    return rows
+
+
+def summarise(rows: list[dict], faces: tuple[str, ...]) -> dict:
+    summary = {}
+    for face in faces:
+        for which in PASSES:
+            ratios = [r[f"ratio_{face}"] for r in rows if r["pass"] == which]
+            summary[f"{face} {which} geomean"] = geomean(ratios)
+            summary[f"{face} {which} worst"] = max(ratios)
+        big3x3 = [r[f"ratio_{face}"] for r in rows
+                  if r["pass"] == "forward" and r["layer"].startswith("ResNet 3x3")]
+        summary[f"{face} forward 3x3 stride-1 >=64ch worst"] = max(big3x3)
+        backward = [r[f"ratio_{face}"] for r in rows if r["pass"] != "forward"]
+        summary[f"{face} backward geomean"] = geomean(backward)
+    return summary
+
+
+def image_filter_vs_scipy(repeats: int) -> dict:
+    rng = np.random.default_rng(1)
+    image = rng.standard_normal((2048, 2048), dtype=np.float32)
+    kernel = rng.standard_normal((5, 5)).astype(np.float32)
+    x, w = image[None, :, :, None], kernel[:, :, None, None]
+    calls = {
+        "strided": lambda: strided.nn.conv2d(x, w, 1, "SAME"),
+        "scipy.ndimage.correlate": lambda: scipy.ndimage.correlate(image, kernel,
+                                                                   mode="constant"),
+    }
+    ms = median_ms(calls, repeats)
+    same = np.allclose(calls["strided"]()[0, :, :, 0], calls["scipy.ndimage.correlate"](),
+                       rtol=1e-4, atol=1e-4)
+    result = {**{f"{k}_ms": v for k, v in ms.items()},
+              "ratio": ms["strided"] / ms["scipy.ndimage.correlate"], "same_result": same}
+    print(f"image filter 2048x2048 5x5: strided {ms['strided']:.2f} ms, scipy.ndimage.correlate "
+          f"{ms['scipy.ndimage.correlate']:.2f} ms, ratio {result['ratio']:.2f} "
+          f"(results agree: {same})", flush=True)
+    return result
+
+
+def scaling(repeats: int) -> list[dict]:
+    """Time of one 3x3, 64 -> 64 layer against batch (at 56x56) and side (at batch 8)."""
+    rows = []
+    shapes = [(n, 56) for n in (1, 4, 16, 64)] + [(8, s) for s in (28, 56, 112, 224)]
+    for n, side in shapes:
+        layer = Layer("scaling", n, side, side, 64, 64, 3, 1, 1, 1, 1)
+        calls = {"strided": layer.strided_nhwc("forward"),
+                 **{f"torch {k}": v for k, v in layer.torch_calls("forward").items()}}
+        with torch.no_grad():
+            ms = median_ms(calls, max(3, repeats // 2))
+        torch_ms = min(ms["torch NCHW"], ms["torch NHWC"])
+        row = {"batch": n, "side": side, "gflop": layer.spec.flops / 1e9,
+               "strided_ms": ms["strided"], "torch_ms": torch_ms,
+               "ratio": ms["strided"] / torch_ms}
+        rows.append(row)
+        print(f"scaling N={n:3d} {side:3d}x{side:<3d}x64->64 3x3: {row['gflop']:7.2f} GFLOP  "
+              f"strided {row['strided_ms']:9.2f} ms  torch {torch_ms:9.2f} ms  "
+              f"x{row['ratio']:.2f}", flush=True)
+    return rows
+
+
+def memory() -> list[dict]:
+    """tracemalloc peak of every algorithm that supports a layer, forward, NHWC."""
+    rows = []
+    for entry in SUITE:
+        layer = Layer(*entry)
+        output_bytes = math.prod(layer.spec.output_shape) * 4
+        for name, module in ALGORITHMS.items():
+            if module.supports(layer.spec, np.dtype(np.float32)) is not None:
+                continue
+            call = layer.strided_nhwc("forward", algorithm=name) if layer.groups == 1 else (
+                lambda name=name, layer=layer: _core.convolve(layer.x, layer.w, layer.spec,
+                                                              algorithm=name))
+            release_scratch()  # count the scratch buffers an algorithm keeps between calls
+            tracemalloc.start()
+            call()
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            extra = peak - output_bytes
+            rows.append({"layer": layer.name, "algorithm": name, "peak_bytes": peak,
+                         "output_bytes": output_bytes, "extra_bytes": extra,
+                         "within_cap": extra <= WORKSPACE_BYTES})
+            print(f"memory {layer.name:14s} {name:9s} peak {peak / 2**20:8.1f} MiB "
+                  f"(output {output_bytes / 2**20:7.1f} MiB, extra {extra / 2**20:7.1f} MiB, "
+                  f"cap {WORKSPACE_BYTES / 2**20:.0f} MiB)", flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--json", default="benchmarks/results/conv_vs_torch.json")
+    parser.add_argument("--faces", default="NHWC,NCHW")
+    parser.add_argument("--layers", default="", help="comma-separated substrings; default all")
+    parser.add_argument("--skip", default="", help="comma-separated: scaling,memory,scipy")
+    parser.add_argument("--pause", type=float, default=PAUSE,
+                        help="seconds idle before each timed call (default %(default)s)")
+    args = parser.parse_args(argv)
+    globals()["PAUSE"] = args.pause
+    faces = tuple(args.faces.split(","))
+    skip = set(filter(None, args.skip.split(",")))
+    if args.layers:
+        wanted = args.layers.split(",")
+        SUITE[:] = [e for e in SUITE if any(w in e[0] for w in wanted)]
+    torch.set_num_threads(THREADS)
+    print(f"strided {strided.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
+          f"{THREADS} threads each (torch.get_num_threads()={torch.get_num_threads()}), "
+          f"float32, median of {args.repeats}", flush=True)
+    rows = run_suite(args.repeats, faces)
+    summary = summarise(rows, faces)
+    for key, value in summary.items():
+        print(f"{key:45s} {value:.3f}")
+    result = {"python": sys.version.split()[0], "numpy": np.__version__,
+              "torch": torch.__version__, "machine": platform.machine(),
+              "cpus": os.cpu_count(), "threads": THREADS, "repeats": args.repeats,
+              "rows": rows, "summary": summary}
+    if "scipy" not in skip:
+        result["image_filter_vs_scipy"] = image_filter_vs_scipy(args.repeats)
+    if "scaling" not in skip:
+        result["scaling"] = scaling(args.repeats)
+    if "memory" not in skip:
+        result["memory"] = memory()
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

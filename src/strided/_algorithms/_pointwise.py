@@ -1,0 +1,140 @@
+"""1x1 convolution as one matrix product: (N * OS, C) @ (C, O).
+
+A 1x1 kernel reads one input pixel per output pixel, so with no padding the convolution is
+``y = x[:, ::s, ::s] @ w`` per group (stride ``s`` picks the pixels; dilation does not matter).
+The input gradient scatters ``dy @ w.T`` back to those pixels, the weight gradient is
+``x[:, ::s, ::s].T @ dy``.  Shapes (``P`` output pixels, ``g`` groups)::
+
+    x  (P, g, C/g)    w  (g, C/g, O/g)    y  (P, g, O/g)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._spec import ConvSpec
+from ._threads import THREADS, each, matmul, owns_cores, ranges, split
+from ._workspace import empty_safe
+
+
+def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
+    """Pointwise does 1x1 kernels without padding, any stride, groups and rank."""
+    if any(k != 1 for k in spec.kernel_size):
+        return f"pointwise needs a 1x1 kernel; got kernel_size={spec.kernel_size}"
+    if any(lo or hi for lo, hi in spec.padding):
+        return f"pointwise needs padding 0; got padding={spec.padding}"
+    return None
+
+
+def _unit_stride(spec: ConvSpec) -> bool:
+    return all(s == 1 for s in spec.stride)
+
+
+def _picked(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """The input pixels the kernel reads: (N, *S, C) -> (N, *OS, C), a view."""
+    index = tuple(slice(None, (o - 1) * s + 1, s) for o, s in zip(spec.output_size, spec.stride))
+    return x[(slice(None), *index)]
+
+
+def _channels_first(array: np.ndarray) -> np.ndarray | None:
+    """(N, *S, C) -> (N, C, prod(S)) when ``array`` is a view of contiguous NC*S data, else None.
+
+    The ``strided.functional`` face hands algorithms such views; multiplying in that layout,
+    ``W^T (O, C) @ x[n] (C, HW)`` per image, needs no transposed copy of x or y.
+    """
+    moved = np.moveaxis(array, -1, 1)
+    if array.ndim < 3 or not moved.flags.c_contiguous:
+        return None
+    return moved.reshape(moved.shape[0], moved.shape[1], -1)
+
+
+def _per_image(left: np.ndarray, right: np.ndarray, out: np.ndarray) -> None:
+    """``out[n] = left @ right[n]``, the images split over threads."""
+    def work(part: slice) -> None:
+        for n in range(part.start, part.stop):
+            np.matmul(left, right[n], out=out[n])
+    split(work, right.shape[0], out.size * left.shape[1])
+
+
+def _from_channels_first(y: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(N, K, P) -> a (N, *S, K) view, whose channels-first transpose is ``y`` itself."""
+    return np.moveaxis(y.reshape(shape[0], shape[-1], *shape[1:-1]), 1, -1)
+
+
+def _rows(array: np.ndarray) -> np.ndarray:
+    """(N, *OS, C) -> (P, C), a copy only when the pixels are not contiguous."""
+    return np.ascontiguousarray(array).reshape(-1, array.shape[-1])
+
+
+@empty_safe("output_shape")
+@owns_cores
+def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """y = x[:, ::s, ::s] @ w, per group; (N, *S, C), (1.., C/g, O) -> (N, *OS, O)."""
+    g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    dtype = np.result_type(x, w)
+    planar = _channels_first(x) if g == 1 and _unit_stride(spec) else None
+    if planar is not None:
+        y = np.empty((spec.batch, spec.out_channels, planar.shape[2]), dtype=dtype)
+        _per_image(np.ascontiguousarray(w.reshape(cg, og).T), planar, y)
+        return _from_channels_first(y, spec.output_shape)
+    a = _rows(_picked(x, spec))
+    weight = w.reshape(cg, g, og)
+    y = np.empty((a.shape[0], g, og), dtype=dtype)
+    for k in range(g):
+        matmul(a[:, k * cg: (k + 1) * cg], np.ascontiguousarray(weight[:, k]), y[:, k])
+    return y.reshape(spec.output_shape)
+
+
+@empty_safe("input_shape")
+@owns_cores
+def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """dx[:, ::s, ::s] = dy @ w.T per group, zeros elsewhere."""
+    g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    dtype = np.result_type(grad_output, w)
+    planar = _channels_first(grad_output) if g == 1 and _unit_stride(spec) else None
+    if planar is not None:
+        dx = np.empty((spec.batch, spec.in_channels, planar.shape[2]), dtype=dtype)
+        _per_image(np.ascontiguousarray(w.reshape(cg, og)), planar, dx)
+        return _from_channels_first(dx, spec.input_shape)
+    dy = _rows(grad_output)
+    weight = w.reshape(cg, g, og)
+    picked = np.empty((dy.shape[0], g, cg), dtype=dtype)
+    for k in range(g):
+        matmul(dy[:, k * og: (k + 1) * og], np.ascontiguousarray(weight[:, k].T), picked[:, k])
+    picked = picked.reshape(*spec.output_shape[:-1], spec.in_channels)
+    if all(s == 1 for s in spec.stride) and spec.output_size == spec.input_size:
+        return picked
+    dx = np.zeros(spec.input_shape, dtype=dtype)
+    _picked(dx, spec)[...] = picked
+    return dx
+
+
+@empty_safe("weight_shape")
+@owns_cores
+def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """dw = x[:, ::s, ::s].T @ dy per group, the pixels split over threads and summed."""
+    g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    dtype = np.result_type(x, grad_output)
+    planar_x, planar_dy = _channels_first(x), _channels_first(grad_output)
+    if g == 1 and _unit_stride(spec) and planar_x is not None and planar_dy is not None:
+        def per_image(part: slice) -> np.ndarray:
+            total = np.zeros((cg, og), dtype=dtype)
+            for n in range(part.start, part.stop):
+                total += planar_x[n] @ planar_dy[n].T
+            return total
+        partials = each(per_image, ranges(spec.batch, THREADS))
+        return np.asarray(sum(partials), dtype=dtype).reshape(spec.weight_shape)
+    a = _rows(_picked(x, spec))
+    dy = _rows(grad_output)
+
+    def work(part: slice) -> np.ndarray:
+        dw = np.empty((cg, g, og), dtype=dtype)
+        for k in range(g):
+            dw[:, k] = a[part, k * cg: (k + 1) * cg].T @ dy[part, k * og: (k + 1) * og]
+        return dw
+
+    parts = ranges(a.shape[0], THREADS if a.size > 1 << 15 else 1)
+    dw = sum(each(work, parts)) if parts else np.zeros((cg, g, og), dtype=dtype)
+    return np.asarray(dw, dtype=dtype).reshape((1,) * spec.rank + (cg, spec.out_channels))
+
+

@@ -1,0 +1,162 @@
+"""Both cores: every algorithm splits its work, GEMMs included, over its own threads.
+
+NumPy releases the GIL inside large copies, ufuncs and BLAS calls, so plain threads from
+``concurrent.futures`` run such work in parallel.  NumPy alone would run the gathering of
+columns, the Winograd transforms and the direct (shift-and-add) loops on one core; ``split``
+divides them, and the matrix products with them.
+
+Why not let OpenBLAS thread each product: its worker threads busy-wait after every call, so
+they compete with the element-wise work that follows, and on a shared machine a product of two
+threads waits for whichever core is busiest (on the 2-core machine we measure on, 36 small
+products of Winograd took 110 ms with 2 BLAS threads and 15 ms with 1).  While an algorithm
+runs (``owns_cores``), OpenBLAS is therefore told to use one thread, and its previous setting
+is restored afterwards.  Where OpenBLAS' thread control cannot be found, BLAS keeps its own
+threads and the splits still give the right answer.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+from typing import Any, TypeVar
+
+import numpy as np
+
+#: Threads used for element-wise work: the CPUs this process may run on.
+THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+    os.cpu_count() or 1)
+
+_pool: ThreadPoolExecutor | None = None
+
+#: Below this many elements a split costs more than it saves.
+_MIN_SPLIT = 1 << 15
+
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+_blas_lock = threading.Lock()
+_blas_depth = 0
+_blas_saved = 0
+_blas_control: tuple[Any, Any] | bool | None = False  # False: not looked up yet
+
+
+def _find_blas_control() -> tuple[Any, Any] | None:
+    """(set_num_threads, get_num_threads) of the OpenBLAS that NumPy loaded, or None."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()
+                     and "/" in line}
+    except OSError:
+        return None
+    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
+    for path in sorted(paths, key=lambda p: ("numpy" not in p, p)):
+        if not path.startswith(numpy_dir):
+            continue
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", ""):
+                setter = getattr(library, f"{name}_set_num_threads{suffix}", None)
+                getter = getattr(library, f"{name}_get_num_threads{suffix}", None)
+                if setter is not None and getter is not None:
+                    setter.argtypes, getter.restype = [ctypes.c_int], ctypes.c_int
+                    return setter, getter
+    return None
+
+
+def owns_cores(function: _Function) -> _Function:
+    """Run ``function`` with OpenBLAS on one thread (our threads split the work instead)."""
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _blas_control, _blas_depth, _blas_saved
+        with _blas_lock:
+            if _blas_control is False:
+                _blas_control = _find_blas_control()
+            control = _blas_control
+            if control and _blas_depth == 0:
+                _blas_saved = control[1]()
+                control[0](1)
+            _blas_depth += 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            with _blas_lock:
+                _blas_depth -= 1
+                if control and _blas_depth == 0:
+                    control[0](_blas_saved)
+    return wrapper  # type: ignore[return-value]
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The shared pool, created on first use (never at import)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="strided")
+    return _pool
+
+
+def _in_pool() -> bool:
+    """Whether this is one of our threads already (work is not split twice)."""
+    return threading.current_thread().name.startswith("strided")
+
+
+def ranges(length: int, parts: int) -> list[slice]:
+    """``range(length)`` cut into at most ``parts`` contiguous, non-empty, near-equal slices."""
+    parts = max(1, min(parts, length))
+    bounds = [length * i // parts for i in range(parts + 1)]
+    return [slice(a, b) for a, b in pairwise(bounds)]
+
+
+def split(work: Callable[[slice], object], length: int, elements: int = 1 << 30) -> None:
+    """Run ``work(part)`` over slices of ``range(length)``, one per thread.
+
+    ``elements`` is the size of the whole job; small jobs run on the calling thread.
+    """
+    if THREADS == 1 or length < 2 or elements < _MIN_SPLIT or _in_pool():
+        work(slice(0, length))
+        return
+    parts = ranges(length, THREADS)
+    futures = [_executor().submit(work, part) for part in parts[1:]]
+    work(parts[0])
+    for future in futures:
+        future.result()
+
+
+def each(work: Callable[[object], object], items: list) -> list:
+    """``[work(item) for item in items]``, ``THREADS`` items at a time."""
+    if THREADS == 1 or len(items) < 2 or _in_pool():
+        return [work(item) for item in items]
+    return list(_executor().map(work, items))
+
+
+def matmul_stack(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[k] = a[k] @ b[k]`` as 2-D BLAS calls, the rows of ``a[k]`` split over threads.
+
+    ``np.matmul`` on stacks of small matrices may not use BLAS at all; a loop of 2-D products
+    does.
+    """
+    if a.shape[1] >= 512 * THREADS:  # tall products: each thread takes rows of every one
+        def work(part: slice) -> None:
+            for k in range(a.shape[0]):
+                np.matmul(a[k, part], b[k], out=out[k, part])
+        split(work, a.shape[1], out.size * a.shape[2])
+    else:  # short products: each thread takes whole products
+        def whole(part: slice) -> None:
+            for k in range(part.start, part.stop):
+                np.matmul(a[k], b[k], out=out[k])
+        split(whole, a.shape[0], out.size * a.shape[2])
+    return out
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = a @ b`` (2-D), the rows of ``a`` split over threads."""
+    def work(part: slice) -> None:
+        np.matmul(a[part], b, out=out[part])
+    split(work, a.shape[0], out.size * a.shape[1])
+    return out

@@ -1,0 +1,276 @@
+"""Every algorithm against the PyTorch float64 oracle, on the configurations it claims.
+
+Each algorithm runs over the same hypothesis-drawn configurations, restricted to what its
+``supports`` accepts; only the tolerance differs by dtype: float64 tight, float32 within a
+relative L2 error of 1e-5 of the float64 oracle, int64 exact.  Also: Winograd against im2col on
+the same inputs, the "auto" rule never choosing an algorithm that refuses, the refusal message,
+and the workspace cap.
+"""
+
+from __future__ import annotations
+
+import math
+import tracemalloc
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import oracle
+import strided
+from strided import _core
+from strided._algorithms import ALGORITHMS, _im2col, _winograd, _workspace, choose, resolve
+from strided._spec import ConvSpec, check_kernel_fits
+
+DIRECTIONS = ("forward", "grad_input", "grad_weight")
+
+
+@st.composite
+def specs(draw, algorithm: str | None = None) -> ConvSpec:
+    """A small convolution; with ``algorithm``, one that the algorithm claims."""
+    rank = 2 if algorithm == "winograd" else draw(st.integers(1, 3) if algorithm is None
+                                                  else st.sampled_from([1, 2, 2, 2, 3]))
+    small = rank == 3
+    groups = 1 if algorithm in ("winograd", "fft") else draw(st.sampled_from([1, 1, 2, 3]))
+    cg = draw(st.integers(1, 2 if small else 3))
+    og = draw(st.integers(1, 2 if small else 3))
+    if algorithm == "winograd":
+        kernel, stride = (3, 3), (1, 1)
+        dilation = (draw(st.sampled_from([1, 1, 2, 3])), draw(st.sampled_from([1, 1, 2])))
+    else:
+        kernel = tuple(draw(st.integers(1, 2 if small else 3)) for _ in range(rank))
+        stride = tuple(draw(st.integers(1, 2)) for _ in range(rank))
+        dilation = tuple(draw(st.integers(1, 2)) for _ in range(rank))
+    if algorithm == "pointwise":
+        kernel, padding = (1,) * rank, ((0, 0),) * rank
+    else:
+        padding = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(rank))
+    size = tuple(draw(st.integers(1, 4 if small else 9)) for _ in range(rank))
+    spec = ConvSpec(batch=draw(st.integers(1, 2)), input_size=size, in_channels=cg * groups,
+                    kernel_size=kernel, out_channels=og * groups, stride=stride,
+                    dilation=dilation, padding=padding, groups=groups)
+    try:
+        check_kernel_fits(spec, "test")
+    except ValueError:
+        spec = spec.with_padding(tuple((lo + e, hi) for (lo, hi), e in
+                                       zip(spec.padding, spec.effective_kernel_size)),
+                                 spec.input_size)
+    return spec
+
+
+def _oracle(spec: ConvSpec, x: np.ndarray, w: np.ndarray, dy: np.ndarray):
+    """(y, dx, dw) of PyTorch in float64, in the canonical channels-last layouts."""
+    r = spec.rank
+    first, last = (0, r + 1, *range(1, r + 1)), (0, *range(2, r + 2), 1)
+    c = np.ascontiguousarray
+    y, dx, dw, _ = oracle.conv(c(x.transpose(first)), c(w.transpose(r + 1, r, *range(r))),
+                               stride=spec.stride, dilation=spec.dilation, groups=spec.groups,
+                               padding=spec.padding, grad_output=c(dy.transpose(first)))
+    return y.transpose(last), dx.transpose(last), dw.transpose(*range(2, r + 2), 1, 0)
+
+
+def _run(module, spec: ConvSpec, x, w, dy):
+    return (module.forward(x, w, spec), module.grad_input(dy, w, spec),
+            module.grad_weight(x, dy, spec))
+
+
+def _arrays(spec: ConvSpec, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape),
+            rng.standard_normal(spec.output_shape))
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_float64_matches_oracle(name: str, data) -> None:
+    spec = data.draw(specs(name))
+    module = ALGORITHMS[name]
+    if module.supports(spec, np.dtype(np.float64)) is not None:
+        return  # a drawn case this algorithm does not claim (e.g. the fft kernel-size rule)
+    x, w, dy = _arrays(spec)
+    for got, want, what in zip(_run(module, spec, x, w, dy), _oracle(spec, x, w, dy),
+                               DIRECTIONS):
+        assert got.shape == want.shape, what
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=f"{name} {what}")
+
+
+def _realistic(name: str) -> ConvSpec:
+    """A float32 case with enough channels and taps to show accumulated rounding."""
+    if name == "pointwise":
+        return ConvSpec(2, (10, 10), 64, (1, 1), 48, (1, 1), (1, 1), ((0, 0), (0, 0)))
+    if name == "direct":
+        return ConvSpec(2, (20, 20), 32, (3, 3), 32, (1, 1), (1, 1), ((1, 1), (1, 1)), 32)
+    return ConvSpec(2, (14, 13), 64, (3, 3), 48, (1, 1), (1, 1), ((1, 1), (1, 1)))
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_float32_relative_error_within_1e5(name: str) -> None:
+    spec = _realistic(name)
+    module = ALGORITHMS[name]
+    assert module.supports(spec, np.dtype(np.float32)) is None
+    x, w, dy = _arrays(spec, seed=1)
+    wants = _oracle(spec, x, w, dy)
+    f32 = [a.astype(np.float32) for a in (x, w, dy)]
+    # the oracle on the float32-rounded inputs, so only the algorithm's rounding is measured
+    wants = _oracle(spec, *[a.astype(np.float64) for a in f32])
+    for got, want, what in zip(_run(module, spec, *f32), wants, DIRECTIONS):
+        assert got.dtype == np.float32, what
+        error = np.linalg.norm(got - want) / np.linalg.norm(want)
+        assert error <= 1e-5, f"{name} {what}: relative L2 error {error:.2e}"
+
+
+@pytest.mark.parametrize("name", [n for n in ALGORITHMS
+                                  if ALGORITHMS[n].supports(
+                                      ConvSpec(1, (5, 5), 2, (1, 1), 2, (1, 1), (1, 1),
+                                               ((0, 0), (0, 0))), np.dtype(np.int64)) is None])
+def test_int64_exact(name: str) -> None:
+    spec = (ConvSpec(2, (6, 5), 4, (1, 1), 6, (2, 1), (1, 1), ((0, 0), (0, 0)), 2)
+            if name == "pointwise" else
+            ConvSpec(2, (6, 5), 4, (2, 3), 6, (2, 1), (1, 2), ((1, 0), (2, 1)), 2))
+    rng = np.random.default_rng(2)
+    x, w, dy = (rng.integers(-50, 50, s) for s in (spec.input_shape, spec.weight_shape,
+                                                    spec.output_shape))
+    module = ALGORITHMS[name]
+    for got, want, what in zip(_run(module, spec, x, w, dy), _oracle(spec, x, w, dy),
+                               DIRECTIONS):
+        assert got.dtype == np.int64, what
+        np.testing.assert_array_equal(got, np.rint(want).astype(np.int64), err_msg=what)
+
+
+@pytest.mark.parametrize("output_size", [(2, 2), (2, 7), (8, 8), (9, 6)])
+@pytest.mark.parametrize("dilation", [(1, 1), (2, 3)])
+def test_winograd_equals_im2col_on_the_same_inputs(output_size, dilation) -> None:
+    spec = ConvSpec(2, tuple(n + 2 * d for n, d in zip(output_size, dilation)), 5, (3, 3), 4,
+                    (1, 1), dilation, ((1, 0), (0, 2)))
+    m = _winograd.tile_size(spec.output_size)
+    x, w, dy = _arrays(spec, seed=3)
+    for a, b, what in zip(_run(_winograd, spec, x, w, dy), _run(_im2col, spec, x, w, dy),
+                          DIRECTIONS):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-11, err_msg=f"F({m}x{m}) {what}")
+
+
+@settings(max_examples=60, deadline=None)
+@given(spec=specs(), dtype=st.sampled_from([np.float32, np.float64, np.int64]))
+def test_auto_never_chooses_an_algorithm_that_refuses(spec: ConvSpec, dtype) -> None:
+    for direction in DIRECTIONS:
+        chosen = choose(spec, np.dtype(dtype), direction)
+        assert chosen in ALGORITHMS.values()
+        assert chosen.supports(spec, np.dtype(dtype)) is None, (chosen.__name__, spec)
+
+
+def test_auto_uses_the_fast_algorithms_on_their_layers() -> None:
+    f32 = np.dtype(np.float32)
+    resnet = ConvSpec(16, (14, 14), 256, (3, 3), 256, (1, 1), (1, 1), ((1, 1), (1, 1)))
+    depthwise = ConvSpec(2, (8, 8), 16, (3, 3), 16, (1, 1), (1, 1), ((1, 1), (1, 1)), 16)
+    pointwise = ConvSpec(2, (8, 8), 16, (1, 1), 32, (1, 1), (1, 1), ((0, 0), (0, 0)))
+    assert choose(resnet, f32) is ALGORITHMS["winograd"]
+    assert choose(resnet, np.dtype(np.int64)) is not ALGORITHMS["winograd"]
+    assert choose(depthwise, f32) is ALGORITHMS["direct"]
+    assert choose(pointwise, f32) is ALGORITHMS["pointwise"]
+    large = ConvSpec(4, (64, 64), 16, (11, 11), 16, (1, 1), (1, 1), ((5, 5), (5, 5)))
+    assert choose(large, f32) is ALGORITHMS["fft"]
+
+
+def test_winograd_tile_size() -> None:
+    assert _winograd.tile_size((2, 2)) == 2  # 16 products of F(2x2) against 36 of F(4x4)
+    assert _winograd.tile_size((8, 8)) == 4
+    assert _winograd.tile_size((56, 56)) == 4
+
+
+def test_an_algorithm_asked_for_what_it_cannot_do_raises() -> None:
+    x, w = np.ones((1, 8, 8, 2)), np.ones((5, 5, 2, 3))
+    with pytest.raises(NotImplementedError,
+                       match=r"conv2d: algorithm='winograd' cannot do this convolution: "
+                             r"Winograd needs a 3x3 kernel; got kernel_size=\(5, 5\); "
+                             r"use algorithm='auto'"):
+        strided.nn.conv2d(x, w, 1, "SAME", algorithm="winograd")
+    with pytest.raises(NotImplementedError, match=r"pointwise needs a 1x1 kernel"):
+        strided.nn.conv2d(x, w, 1, "SAME", algorithm="pointwise")
+    with pytest.raises(NotImplementedError, match=r"Winograd's fractions are not exact in "
+                                                   r"integers; got dtype int64"):
+        strided.nn.conv2d(x.astype(int), np.ones((3, 3, 2, 3), int), 1, "SAME",
+                          algorithm="winograd")
+
+
+def test_fft_refuses_a_kernel_spectrum_larger_than_the_workspace() -> None:
+    x, w = np.ones((1, 8, 8, 4)), np.ones((3, 3, 4, 4))
+    with strided.workspace_limit(1000), pytest.raises(
+            NotImplementedError, match=r"conv2d: algorithm='fft' cannot do this convolution: "
+                                       r"FFT convolution needs the kernel's spectrum in the "
+                                       r"workspace: 23040 bytes for 4 x 4 channels at transform "
+                                       r"size \(10, 10\) > workspace limit 1000"):
+        strided.nn.conv2d(x, w, 1, "SAME", algorithm="fft")
+    assert strided.nn.conv2d(x, w, 1, "SAME", algorithm="fft").shape == (1, 8, 8, 4)
+
+
+def test_an_unknown_algorithm_is_a_value_error() -> None:
+    spec = ConvSpec(1, (5,), 1, (3,), 1, (1,), (1,), ((0, 0),))
+    with pytest.raises(ValueError, match=r"op: algorithm must be one of 'auto', 'im2col'.*; "
+                                         r"got algorithm='fastest'"):
+        resolve("fastest", spec, np.dtype(np.float64), "op")
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_a_tiny_workspace_changes_nothing(name: str) -> None:
+    spec = replace(_realistic(name), batch=3)
+    x, w, dy = _arrays(spec, seed=4)
+    module = ALGORITHMS[name]
+    want = _run(module, spec, x, w, dy)
+    with strided.workspace_limit(2048):  # far less than one output row needs
+        reason = module.supports(spec, np.dtype(np.float64))
+        if reason is not None:  # FFT's kernel spectrum cannot be cut: it refuses instead
+            assert name == "fft" and "workspace limit 2048" in reason
+            return
+        got = _run(module, spec, x, w, dy)
+    for a, b, what in zip(got, want, DIRECTIONS):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=f"{name} {what}")
+
+
+@pytest.mark.parametrize("name", ["im2col", "winograd"])
+def test_scratch_memory_stays_under_the_cap(name: str) -> None:
+    spec = ConvSpec(4, (48, 48), 16, (3, 3), 16, (1, 1), (1, 1), ((1, 1), (1, 1)))
+    x, w, _ = (a.astype(np.float32) for a in _arrays(spec, seed=5))
+    cap = 1 << 20
+    full_columns = math.prod(spec.output_shape[:-1]) * 9 * 16 * 4  # 5.3 MiB
+    assert full_columns > 4 * cap
+    output = math.prod(spec.output_shape) * 4
+    padded_input = math.prod((4, 50, 50, 16)) * 4
+    with strided.workspace_limit(cap):
+        tracemalloc.start()
+        y = _core.convolve(x, w, spec, algorithm=name)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak <= output + padded_input + cap + (1 << 16), peak
+    want = _core.convolve(x.astype(np.float64), w.astype(np.float64), spec, algorithm="im2col")
+    assert np.linalg.norm(y - want) <= 1e-5 * np.linalg.norm(want)
+
+
+def test_workspace_limit_checks_its_argument() -> None:
+    with pytest.raises(ValueError, match=r"workspace_limit: nbytes must be a positive int; "
+                                         r"got nbytes=0"):
+        with strided.workspace_limit(0):
+            pass
+    with pytest.raises(TypeError, match=r"got nbytes=1.5"):
+        with strided.workspace_limit(1.5):  # type: ignore[arg-type]
+            pass
+    assert _workspace.get_workspace_limit() == 256 * 2**20
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+@pytest.mark.parametrize("stride", [1, 2])
+def test_channels_first_views_give_the_same_result(name: str, stride: int) -> None:
+    """``strided.functional`` hands algorithms (N, H, W, C) views of NCHW data."""
+    spec = replace(_realistic(name), stride=(stride, stride))
+    module = ALGORITHMS[name]
+    if module.supports(spec, np.dtype(np.float64)) is not None:
+        pytest.skip(f"{name} does not claim stride {stride}")
+    arrays = _arrays(spec, seed=6)
+    x, _, dy = (np.moveaxis(np.ascontiguousarray(np.moveaxis(a, -1, 1)), 1, -1)
+                for a in arrays)
+    w = arrays[1]
+    assert not x.flags.c_contiguous
+    for a, b, what in zip(_run(module, spec, x, w, dy), _oracle(spec, *arrays), DIRECTIONS):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, err_msg=f"{name} {what}")
