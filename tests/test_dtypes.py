@@ -7,8 +7,8 @@ import pytest
 
 import oracle
 import reference
-from strategies import call_or_skip
 import strided
+from strategies import call_or_skip
 from strided import functional as F
 from strided import grad as G
 from strided import nn
