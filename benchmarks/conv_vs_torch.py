@@ -208,7 +208,7 @@ def summarise(rows: list[dict], faces: tuple[str, ...]) -> dict:
             summary[f"{face} {which} worst"] = max(ratios)
         big3x3 = [r[f"ratio_{face}"] for r in rows
                   if r["pass"] == "forward" and r["layer"].startswith("ResNet 3x3")]
-        summary[f"{face} forward 3x3 stride-1 >=64ch worst"] = max(big3x3)
+        summary[f"{face} forward 3x3 stride-1 >=64ch worst"] = max(big3x3, default=math.nan)
         backward = [r[f"ratio_{face}"] for r in rows if r["pass"] != "forward"]
         summary[f"{face} backward geomean"] = geomean(backward)
     return summary

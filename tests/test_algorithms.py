@@ -274,3 +274,59 @@ def test_channels_first_views_give_the_same_result(name: str, stride: int) -> No
     assert not x.flags.c_contiguous
     for a, b, what in zip(_run(module, spec, x, w, dy), _oracle(spec, *arrays), DIRECTIONS):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9, err_msg=f"{name} {what}")
+
+
+_DEPTHWISE = [
+    ConvSpec(2, (7, 6), 3, (3, 3), 3, (1, 1), (1, 1), ((1, 1), (1, 1)), 3),
+    ConvSpec(2, (9, 8), 4, (3, 2), 4, (2, 1), (1, 2), ((1, 2), (0, 1)), 4),
+    ConvSpec(1, (8, 7), 2, (2, 3), 2, (1, 1), (2, 1), ((3, 0), (0, 4)), 2),  # pad > kernel
+    ConvSpec(2, (11,), 5, (3,), 5, (1,), (3,), ((2, 1),), 5),
+    ConvSpec(1, (5, 4, 6), 2, (2, 2, 3), 2, (1, 2, 1), (1, 1, 2), ((1, 0), (0, 1), (2, 2)), 2),
+]
+
+
+@pytest.mark.parametrize("channels_first", [False, True])
+@pytest.mark.parametrize("spec", _DEPTHWISE, ids=str)
+def test_direct_depthwise_paths(spec: ConvSpec, channels_first: bool) -> None:
+    """The depthwise paths of ``direct`` (channels-last, and views of channels-first data)."""
+    module = ALGORITHMS["direct"]
+    x, w, dy = _arrays(spec, seed=3)
+    rng = np.random.default_rng(4)
+    ints = [rng.integers(-50, 50, a.shape) for a in (x, w, dy)]
+    for arrays, exact in (((x, w, dy), False), (ints, True)):
+        wants = _oracle(spec, *[a.astype(np.float64) for a in arrays])
+        x_, w_, dy_ = arrays
+        if channels_first:  # (N, *S, C) views of contiguous (N, C, *S) arrays
+            x_, dy_ = (np.moveaxis(np.ascontiguousarray(np.moveaxis(a, -1, 1)), 1, -1)
+                       for a in (x_, dy_))
+        for got, want, what in zip(_run(module, spec, x_, w_, dy_), wants, DIRECTIONS):
+            if exact:
+                np.testing.assert_array_equal(got, np.rint(want).astype(np.int64), what)
+            else:
+                np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=what)
+
+
+def test_winograd_whole_tiles_float32() -> None:
+    """Outputs of whole 4x4 tiles take the one-product output transform; same accuracy."""
+    spec = ConvSpec(2, (16, 12), 64, (3, 3), 48, (1, 1), (1, 1), ((1, 1), (1, 1)))
+    f32 = [a.astype(np.float32) for a in _arrays(spec, seed=5)]
+    wants = _oracle(spec, *[a.astype(np.float64) for a in f32])
+    for got, want, what in zip(_run(_winograd, spec, *f32), wants, DIRECTIONS):
+        error = np.linalg.norm(got - want) / np.linalg.norm(want)
+        assert error <= 1e-5, f"{what}: relative L2 error {error:.2e}"
+
+
+@pytest.mark.parametrize("spec", [
+    ConvSpec(2, (9, 8), 1, (3, 2), 4, (2, 1), (1, 2), ((1, 2), (0, 1))),
+    ConvSpec(3, (10, 7), 3, (3, 3), 5, (2, 2), (1, 1), ((1, 1), (0, 2))),
+    ConvSpec(2, (5, 6, 4), 2, (2, 2, 3), 3, (1, 2, 1), (1, 1, 1), ((1, 0), (0, 1), (1, 1))),
+], ids=str)
+@pytest.mark.parametrize("cap", [64, None])
+def test_im2col_writes_channels_first_planes(spec: ConvSpec, cap: int | None) -> None:
+    """For channels-first callers im2col returns a view of (N, O, *OS) planes; same values."""
+    spec = replace(spec, data_format="channels_first")
+    x, w, dy = _arrays(spec, seed=6)
+    with strided.workspace_limit(cap or _workspace.WORKSPACE_BYTES):
+        y = _im2col.forward(x, w, spec)
+    assert np.moveaxis(y, -1, 1).flags.c_contiguous
+    np.testing.assert_allclose(y, _oracle(spec, x, w, dy)[0], rtol=1e-9, atol=1e-9)

@@ -12,6 +12,12 @@ under ``WORKSPACE_BYTES`` whatever the batch or image size; the blocks run on ``
 threads at a time, each gathering its columns and multiplying them (one BLAS thread each).
 The input gradient is the transpose: ``columns = grad_output @ weight.T`` scattered back
 (col2im) one kernel tap at a time.
+
+Few input channels: one channel's columns are gathered tap-major, (kk, M), one contiguous
+row per tap, and up to ``_FEW_CHANNELS`` channels are scattered back tap-major, (kk * C, M),
+one add per tap and channel, so that NumPy's loops run along pixels rather than along 1 to 4
+channels.  For channels-first callers the forward GEMM is turned around, (O, K) @ (K, M), and
+fills (N, O, *OS) planes (see ``forward``).
 """
 
 from __future__ import annotations
@@ -23,8 +29,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._spec import ConvSpec
 from . import _workspace
-from ._threads import THREADS, each, owns_cores
-from ._workspace import blocks, empty_safe
+from ._threads import THREADS, each, owns_cores, split
+from ._workspace import blocks, empty_safe, scratch
 
 
 def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
@@ -48,9 +54,17 @@ def windows(x_padded: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 
 def _pad(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    if any(lo or hi for lo, hi in spec.padding):
-        return np.pad(x, [(0, 0), *spec.padding, (0, 0)])
-    return x
+    """Zero-padded (N, *P, C) copy of ``x`` (N, *S, C); cheaper than ``np.pad``."""
+    if not any(lo or hi for lo, hi in spec.padding):
+        return x
+    padded = np.zeros((x.shape[0], *spec.padded_size, x.shape[-1]), dtype=x.dtype)
+    interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(spec.padding, x.shape[1:-1]))
+
+    def work(images: slice) -> None:  # a transposing copy when x is a channels-first view
+        padded[(images, *interior)] = x[images]
+
+    split(work, x.shape[0], x.size)
+    return padded
 
 
 def _grouped_weight(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -61,12 +75,43 @@ def _grouped_weight(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     return np.moveaxis(w, 2, 0).reshape(g, -1, spec.out_channels // g)
 
 
+#: Column buffers up to this size are kept per thread between calls (``scratch``): a fresh
+#: array is mapped from the OS page by page, which costs as much as the gather itself.
+_REUSE_BYTES = 8 << 20
+
+
+def _buffer(key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """An uninitialised scratch array, reused between calls when small."""
+    if math.prod(shape) * dtype.itemsize <= _REUSE_BYTES:
+        return scratch(f"im2col.{key}", shape, dtype)
+    return np.empty(shape, dtype=dtype)
+
+
+#: Up to this many input channels, the input gradient scatters tap-major columns.
+_FEW_CHANNELS = 4
+
+
 def _columns(window_slab: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """(n, *os, *K, C) view -> (g, M, kk * cg) contiguous columns."""
     g = spec.groups
-    split = window_slab.reshape(*window_slab.shape[:-1], g, spec.in_channels // g)
-    grouped = np.ascontiguousarray(np.moveaxis(split, -2, 0))  # -> (g, n, *os, *K, cg)
+    by_group = window_slab.reshape(*window_slab.shape[:-1], g, spec.in_channels // g)
+    moved = np.moveaxis(by_group, -2, 0)  # -> (g, n, *os, *K, cg)
+    grouped = _buffer("columns", moved.shape, moved.dtype)
+    np.copyto(grouped, moved)
     return grouped.reshape(g, -1, math.prod(spec.kernel_size) * (spec.in_channels // g))
+
+
+def _tap_major(window_slab: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """One input channel: (n, *os, *K, 1) view -> (kk, M) columns, one copy per tap.
+
+    Each tap's copy writes a contiguous row; gathering (M, kk) rows at once would copy one
+    element at a time (a last axis of length 1), about twice as slow.
+    """
+    kk = math.prod(spec.kernel_size)
+    columns = _buffer("columns", (kk, *window_slab.shape[:1 + spec.rank]), window_slab.dtype)
+    for t, tap in enumerate(np.ndindex(*spec.kernel_size)):
+        columns[t] = window_slab[(Ellipsis, *tap, 0)]
+    return columns.reshape(kk, -1)
 
 
 def _by_group(grad_slab: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -107,14 +152,44 @@ def _grouped_matmul(columns: np.ndarray, weight: np.ndarray) -> np.ndarray:
 @empty_safe("output_shape")
 @owns_cores
 def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """y[n, *o, c_out] = sum over taps and group channels of x_padded * w."""
+    """y[n, *o, c_out] = sum over taps and group channels of x_padded * w.
+
+    For a caller whose data is channels first (``spec.data_format``), ungrouped, the GEMM is
+    turned around, (O, kk * C) @ (kk * C, M), and its rows are copied into the images'
+    (O, *OS) planes: the result is a (N, *OS, O) view of a contiguous (N, O, *OS) array,
+    which the caller's layout then needs no slow transposing copy for.
+    """
     view = windows(_pad(x, spec), spec)
     weight = _grouped_weight(w, spec)
-    y = np.empty(spec.output_shape, dtype=np.result_type(x, w))
+    dtype = np.result_type(x, w)
+    planes = spec.data_format == "channels_first" and spec.groups == 1
+    if planes:
+        y_planes = np.empty((spec.batch, spec.out_channels, *spec.output_size), dtype=dtype)
+        y = np.moveaxis(y_planes, 1, -1)
+    else:
+        y = np.empty(spec.output_shape, dtype=dtype)
+
+    def work_planes(batch: slice, rows: slice) -> None:
+        """(O, K) @ (K, M) in one product, then copied into the images' output planes."""
+        if spec.in_channels == 1:
+            columns_t = _tap_major(view[batch, rows], spec)  # (kk, M)
+        else:
+            columns_t = _columns(view[batch, rows], spec)[0].T  # (K, M), a view
+        product = np.matmul(weight[0].T, columns_t)  # (O, M): its rows run along pixels
+        target = y_planes[batch, :, rows]  # (n, O, r, *OS[1:])
+        shape = (spec.out_channels, target.shape[0], *target.shape[2:])
+        target[...] = np.moveaxis(product.reshape(shape), 0, 1)
 
     def work(block: tuple[slice, slice]) -> None:
         batch, rows = block
+        if planes:
+            work_planes(batch, rows)
+            return
         target = y[batch, rows]
+        if spec.in_channels == 1:  # (kk, M).T @ (kk, O): BLAS reads the transpose in place
+            columns_t = _tap_major(view[batch, rows], spec)
+            np.matmul(columns_t.T, weight[0], out=target.reshape(columns_t.shape[1], -1))
+            return
         columns = _columns(view[batch, rows], spec)
         if spec.groups == 1:  # a block of whole rows is contiguous in y: the GEMM writes there
             np.matmul(columns[0], weight[0], out=target.reshape(columns.shape[1], -1))
@@ -136,6 +211,9 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
 
     def work(block: tuple[slice, slice]) -> np.ndarray:
         batch, rows = block
+        if spec.in_channels == 1:
+            columns_t = _tap_major(view[batch, rows], spec)  # (kk, M) @ (M, O)
+            return (columns_t @ grad_output[batch, rows].reshape(-1, spec.out_channels))[None]
         columns = _columns(view[batch, rows], spec)
         return _grouped_matmul(columns.transpose(0, 2, 1),
                                _by_group(grad_output[batch, rows], spec))
@@ -173,8 +251,29 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
             part = columns[(slice(None),) * (1 + spec.rank) + tap]
             dx_padded[(batch, *where)] += part.reshape(*part.shape[:-2], spec.in_channels)
 
+    def scatter_few(batch: slice, rows: slice) -> None:
+        """Few input channels: tap-major columns (kk * C, M), one add per tap and channel,
+        each running along output pixels instead of along C channels."""
+        grad = grad_output[batch, rows]
+        columns = _buffer("columns", (weight_t.shape[2], grad.size // weight_t.shape[1]), dtype)
+        np.matmul(weight_t[0].T, grad.reshape(-1, weight_t.shape[1]).T, out=columns)
+        columns = columns.reshape(-1, spec.in_channels, *grad.shape[:-1])
+        sizes = grad.shape[1:-1]
+        first = (rows.start * spec.stride[0], *([0] * (spec.rank - 1)))
+        for t, tap in enumerate(np.ndindex(*spec.kernel_size)):
+            where = tuple(
+                slice(f + k * d, f + k * d + s * (o - 1) + 1, s)
+                for f, k, d, s, o in zip(first, tap, spec.dilation, spec.stride, sizes)
+            )
+            for c in range(spec.in_channels):
+                target = dx_padded[(batch, *where, c)]
+                np.add(target, columns[t, c], out=target)
+
     def work(block: tuple[slice, slice]) -> None:
         batch, rows = block
+        if g == 1 and spec.in_channels <= _FEW_CHANNELS:
+            scatter_few(batch, rows)
+            return
         columns = _grouped_matmul(_by_group(grad_output[batch, rows], spec), weight_t)
         scatter(batch, rows, columns)
 
@@ -182,8 +281,7 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
     if all(rows == slice(0, spec.output_size[0]) for _, rows in parts):
         each(work, parts)  # whole images: the blocks write disjoint parts of dx
     else:
-        for batch, rows in parts:  # row blocks of one image overlap in dx: one at a time
-            columns = _grouped_matmul(_by_group(grad_output[batch, rows], spec), weight_t)
-            scatter(batch, rows, columns)
+        for part in parts:  # row blocks of one image overlap in dx: one at a time
+            work(part)
     crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(spec.padding, spec.input_size))
     return dx_padded[(slice(None), *crop)]

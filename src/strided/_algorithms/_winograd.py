@@ -216,11 +216,38 @@ def _input_tiles(xs: np.ndarray, m: int, tile_rows: int, tile_cols: int) -> np.n
     return v
 
 
+def _output_tiles_gemm(products: np.ndarray, y: np.ndarray, m: int) -> None:
+    """Y = A^T M A as one product per thread, for whole tiles: y (n, m*r, m*tw, O).
+
+    ``kron(A^T, A^T)`` (m*m, a*a) @ M (a*a, tiles * O) gives every output tile at once in
+    BLAS, about half the time of the factored transform's element-wise passes.
+    """
+    a_t = MATRICES[m][2]
+    both = np.kron(a_t, a_t).astype(y.dtype)
+    a = m + 2
+    n, tile_rows, tile_cols, o = products.shape[2:]
+
+    def work(images: slice, rows: slice) -> None:
+        block = products[:, :, images, rows]
+        count, row_count = block.shape[2:4]
+        tiles = both @ block.reshape(a * a, -1)  # (m*m, n * r * tw * O)
+        tiles = tiles.reshape(m, m, count, row_count, tile_cols, o)
+        first = rows.start or 0
+        target = y[images, m * first: m * (first + row_count)]
+        target.reshape(count, row_count, m, tile_cols, m, o)[...] = \
+            tiles.transpose(2, 3, 0, 4, 1, 5)
+
+    _split_tiles(work, n, tile_rows, products.size)
+
+
 def _output_tiles(products: np.ndarray, y: np.ndarray, m: int) -> None:
     """Y = A^T M A into ``y``: (a, a, n, r, tw, O) -> y (n, <= m*r, <= m*tw, O)."""
     a_t = MATRICES[m][2]
     a = m + 2
     n, tile_rows = products.shape[2], products.shape[3]
+    if y.shape[1:3] == (m * tile_rows, m * products.shape[4]):
+        _output_tiles_gemm(products, y, m)
+        return
 
     def work(images: slice, rows: slice) -> None:
         first, last = rows.start or 0, tile_rows if rows.stop is None else rows.stop
@@ -277,13 +304,25 @@ def _padded_block(x: np.ndarray, spec: ConvSpec, rows: slice, m: int, tile_cols:
     (top, _), (left, _) = spec.padding
     height, width = m * (rows.stop - rows.start) + 2, m * tile_cols + 2
     block = scratch("winograd input", (n, height, width, c), x.dtype)
-    block[...] = 0
     row0 = m * rows.start - top  # input row at block row 0
     src_rows = slice(max(row0, 0), min(row0 + height, x.shape[1]))
     src_cols = slice(max(-left, 0), min(width - left, x.shape[2]))
-    if src_rows.stop > src_rows.start and src_cols.stop > src_cols.start:
-        block[:, src_rows.start - row0: src_rows.stop - row0,
-              src_cols.start + left: src_cols.stop + left] = x[:, src_rows, src_cols]
+    if src_rows.stop <= src_rows.start or src_cols.stop <= src_cols.start:
+        block[...] = 0
+        return block
+    r0, r1 = src_rows.start - row0, src_rows.stop - row0
+    c0, c1 = src_cols.start + left, src_cols.stop + left
+
+    def work(images: slice) -> None:
+        part = block[images]
+        part[:, r0:r1, c0:c1] = x[images, src_rows, src_cols]
+        # zero only the border around the copied part (a reused buffer holds old values)
+        part[:, :r0] = 0
+        part[:, r1:] = 0
+        part[:, r0:r1, :c0] = 0
+        part[:, r0:r1, c1:] = 0
+
+    split(work, n, block.size)
     return block
 
 
