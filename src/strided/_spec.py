@@ -20,6 +20,7 @@ import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 DataFormat = Literal["channels_last", "channels_first"]
@@ -72,17 +73,17 @@ class ConvSpec:
         """Number of spatial dimensions."""
         return len(self.input_size)
 
-    @property
+    @cached_property
     def effective_kernel_size(self) -> tuple[int, ...]:
         """Extent of the dilated kernel: ``dilation * (kernel_size - 1) + 1``."""
         return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
 
-    @property
+    @cached_property
     def padded_size(self) -> tuple[int, ...]:
         """``input_size + pad_lo + pad_hi``."""
         return tuple(n + lo + hi for n, (lo, hi) in zip(self.input_size, self.padding))
 
-    @property
+    @cached_property
     def output_size(self) -> tuple[int, ...]:
         """``(padded_size - effective_kernel_size) // stride + 1``."""
         return tuple(
