@@ -8,13 +8,30 @@ Faces over one N-d convolution core:
 * ``strided.layers``: like ``keras.layers`` (``Conv2D`` and friends, forward and backward);
 * ``strided.signal``: like ``scipy.signal`` (true, flipped-kernel convolution of images).
 
+Around it: ``strided.Sequential``, ``optimizers``, ``losses``, ``metrics`` and ``datasets`` to
+learn filters as Keras does; ``strided.kernels`` and ``strided.tools`` to show convolution.
+
 ``strided.output_shape`` is the size formula on its own.
 """
 
-from . import functional, grad, kernels, layers, nn, signal, tools
+from . import (
+    datasets,
+    functional,
+    grad,
+    kernels,
+    layers,
+    losses,
+    metrics,
+    nn,
+    optimizers,
+    signal,
+    tools,
+)
 from ._algorithms import ALGORITHMS as _ALGORITHMS
 from ._algorithms._workspace import get_workspace_limit, workspace_limit
+from ._random import set_random_seed
 from ._spec import ConvSpec, output_shape, same_padding
+from .models import Sequential
 
 __version__ = "0.1.0"
 
@@ -26,15 +43,21 @@ def algorithms() -> list[str]:
 
 __all__ = [
     "ConvSpec",
+    "Sequential",
     "algorithms",
+    "datasets",
     "functional",
     "get_workspace_limit",
     "grad",
     "kernels",
     "layers",
+    "losses",
+    "metrics",
     "nn",
+    "optimizers",
     "output_shape",
     "same_padding",
+    "set_random_seed",
     "signal",
     "tools",
     "workspace_limit",

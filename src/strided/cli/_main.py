@@ -13,7 +13,14 @@ import sys
 import click
 
 # name -> "module:attribute"; each module holds one click command.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "draw": "._draw:draw",
+    "explain": "._explain:explain_command",
+    "filter": "._filter:filter_command",
+    "kernels": "._filter:kernels_command",
+    "shape": "._shape:shape_command",
+    "train": "._train:train",
+}
 
 
 class LazyGroup(click.Group):

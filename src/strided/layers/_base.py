@@ -8,6 +8,7 @@ to d(loss)/d(input) with ``layer.backward(grad)``, leaving d(loss)/d(weight) in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -20,6 +21,8 @@ class Layer:
     """Base of every layer: ``build``, ``call``, ``backward`` and Keras' weight accessors."""
 
     _counts: ClassVar[dict[str, int]] = {}  # per class, for Keras-style unique names
+    #: keys of ``params`` that are state, not learned (e.g. BatchNormalization's moving mean)
+    non_trainable_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, name: str | None = None, trainable: bool = True,
                  dtype: str | np.dtype = "float32", input_shape: Sequence[int] | None = None,
@@ -38,6 +41,9 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.built = False
+        # False when nothing needs d(loss)/d(input), e.g. a model's first layer: backward()
+        # may then skip computing it and return None
+        self.compute_input_gradient = True
         self.input_shape: Shape | None = None if input_shape is None else (
             None, *tuple(input_shape))
 
@@ -74,7 +80,21 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
-        return self.weights if self.trainable else []
+        """The weights an optimiser updates (none when ``trainable`` is False)."""
+        if not self.trainable:
+            return []
+        return [w for k, w in self.params.items() if k not in self.non_trainable_keys]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        """The weights no optimiser updates (state such as moving averages)."""
+        if not self.trainable:
+            return self.weights
+        return [w for k, w in self.params.items() if k in self.non_trainable_keys]
+
+    def count_trainable_params(self) -> int:
+        """The number of scalars an optimiser updates."""
+        return sum(int(w.size) for w in self.trainable_weights)
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights, in Keras' order."""
@@ -96,15 +116,18 @@ class Layer:
         """The number of scalars in the layer's weights."""
         return sum(int(w.size) for w in self.params.values())
 
+    def _cached(self, cache: object) -> object:
+        """``cache`` if a training forward pass left one, else a clear error."""
+        if cache is None:
+            raise RuntimeError(f"Layer {self.name!r}: backward() needs a forward pass with "
+                               f"training=True first")
+        return cache
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
 
 
 def _snake(name: str) -> str:
-    """``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` -> ``max_pooling2d``, as Keras names layers."""
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper() and not name[i - 1].isdigit():
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
+    """``Conv2D`` -> ``conv2d``, ``Conv2DTranspose`` -> ``conv2d_transpose``, as Keras names."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()

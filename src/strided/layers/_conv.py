@@ -136,6 +136,8 @@ class BaseConv(Layer):
                                                            op=op)}
         if self.use_bias:
             self.grads["bias"] = _core.bias_gradient(dz, spec)
+        if not self.compute_input_gradient:
+            return None  # type: ignore[return-value]
         return _core.convolve_grad_input(dz, self.kernel, spec, algorithm=self.algorithm, op=op)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

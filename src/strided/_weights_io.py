@@ -1,0 +1,101 @@
+"""Weights to and from ``.npz`` files: no pickle, checked shapes, never a half-written file.
+
+A file holds one array per weight, named ``"{index:03d}/{layer name}/{weight name}"`` in the
+model's layer order, and ``"format"``, the format version.  Saving writes a temporary file
+in the same directory and renames it over the target, so a crash leaves the old file or the
+new one, never a mixture.  Loading reads with ``allow_pickle=False`` and matches layers by
+position, as Keras' ``load_weights`` does, checking every shape before changing anything.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .models import Sequential
+
+FORMAT_VERSION = 1
+
+
+def _check_name(filepath: str | os.PathLike[str]) -> Path:
+    path = Path(filepath)
+    if path.suffix != ".npz":
+        raise ValueError(f"The filename must end in `.npz`. Received: filepath={str(filepath)!r}")
+    return path
+
+
+def save_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
+    """Write the model's weights to ``filepath`` (a ``.npz``), atomically."""
+    path = _check_name(filepath)
+    arrays: dict[str, np.ndarray] = {"format": np.array(FORMAT_VERSION)}
+    for index, layer in enumerate(model.layers):
+        for key, value in layer.params.items():
+            arrays[f"{index:03d}/{layer.name}/{key}"] = value
+    directory = path.parent if str(path.parent) else Path(".")
+    handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False)
+    try:
+        with handle:
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def _read(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the file, or a ValueError saying why it is not a weights file."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not a .npz archive")
+            return {key: data[key] for key in data.files}
+    except (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ValueError(f"Cannot read weights from {str(path)!r}: not a valid .npz weights "
+                         f"file written by save_weights ({type(error).__name__}: {error})"
+                         ) from None
+
+
+def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
+    """Set the model's weights from ``filepath``; nothing changes unless every shape fits."""
+    path = _check_name(filepath)
+    arrays = _read(path)
+    version = arrays.pop("format", None)
+    if version is None or version.shape != () or int(version) != FORMAT_VERSION:
+        raise ValueError(f"Cannot read weights from {str(path)!r}: not a strided weights file "
+                         f"of format {FORMAT_VERSION}. Received: format={version!r}")
+    by_layer: dict[int, dict[str, np.ndarray]] = {}
+    for name, value in arrays.items():
+        parts = name.split("/")
+        if len(parts) != 3 or not parts[0].isdigit():
+            raise ValueError(f"Cannot read weights from {str(path)!r}: unexpected entry "
+                             f"{name!r}")
+        by_layer.setdefault(int(parts[0]), {})[parts[2]] = value
+    with_weights = [i for i, layer in enumerate(model.layers) if layer.params]
+    if sorted(by_layer) != with_weights:
+        raise ValueError(f"The file {str(path)!r} holds weights for {len(by_layer)} layers but "
+                         f"the model has {len(with_weights)} layers with weights. Received: "
+                         f"layers {sorted(by_layer)} in the file, {with_weights} in the model")
+    for index in with_weights:
+        layer, stored = model.layers[index], by_layer[index]
+        if set(stored) != set(layer.params):
+            raise ValueError(f"Layer {layer.name!r} expects weights {sorted(layer.params)}. "
+                             f"Received: {sorted(stored)} from {str(path)!r}")
+        for key, current in layer.params.items():
+            if stored[key].shape != current.shape:
+                raise ValueError(f"Layer {layer.name!r} weight {key!r} has shape "
+                                 f"{current.shape} in the model but {stored[key].shape} in "
+                                 f"the file {str(path)!r}")
+    for index in with_weights:
+        layer = model.layers[index]
+        layer.set_weights([by_layer[index][key] for key in layer.params])

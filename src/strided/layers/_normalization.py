@@ -1,0 +1,154 @@
+"""Keras' ``BatchNormalization``, vectorised over every axis but the feature axis.
+
+Training (``m`` = number of values per feature)::
+
+    mean, var = x.mean(axes), x.var(axes)                 (biased, as Keras)
+    x_hat = (x - mean) / sqrt(var + epsilon);  y = gamma * x_hat + beta
+    moving = momentum * moving + (1 - momentum) * batch statistic
+
+Backward (training)::
+
+    d gamma = sum(dy * x_hat),  d beta = sum(dy),  g = dy * gamma
+    dx = (g - mean(g) - x_hat * mean(g * x_hat)) / sqrt(var + epsilon)
+
+Inference uses the moving statistics: ``y = gamma * (x - moving_mean) /
+sqrt(moving_variance + epsilon) + beta``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _initializers
+from ._base import Layer, Shape
+
+
+class BatchNormalization(Layer):
+    """Normalises each feature with the batch's statistics, as ``keras.layers.BatchNormalization``.
+
+    Parameters
+    ----------
+    axis : int
+        The feature axis (default -1, the channels of channels-last data).
+    momentum : float
+        Of the moving averages; Keras' default 0.99.
+    epsilon : float
+        Added to the variance; Keras' default 1e-3.
+    center, scale : bool
+        Learn ``beta`` / ``gamma``.
+    beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer
+        Keras' defaults: zeros, ones, zeros, ones.
+
+    Notes
+    -----
+    Weights, in Keras' order: gamma, beta, moving_mean, moving_variance; the last two are
+    non-trainable, so a Conv2D's 32 features give 128 parameters of which 64 are trainable.
+    """
+
+    non_trainable_keys = ("moving_mean", "moving_variance")
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True,
+                 beta_initializer: str | _initializers.Initializer = "zeros",
+                 gamma_initializer: str | _initializers.Initializer = "ones",
+                 moving_mean_initializer: str | _initializers.Initializer = "zeros",
+                 moving_variance_initializer: str | _initializers.Initializer = "ones",
+                 **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError(f"BatchNormalization: axis must be an int. Received: axis={axis!r}")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNormalization: momentum must be in [0, 1]. Received: "
+                             f"momentum={momentum!r}")
+        if epsilon <= 0:
+            raise ValueError(f"BatchNormalization: epsilon must be positive. Received: "
+                             f"epsilon={epsilon!r}")
+        self.axis = axis
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.center = center
+        self.scale = scale
+        self.initializers = {
+            "gamma": _initializers.get(gamma_initializer),
+            "beta": _initializers.get(beta_initializer),
+            "moving_mean": _initializers.get(moving_mean_initializer),
+            "moving_variance": _initializers.get(moving_variance_initializer),
+        }
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+        if self.input_shape is not None:
+            self.build(self.input_shape)
+
+    def build(self, input_shape: Shape) -> None:
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank or self.axis % rank == 0:
+            raise ValueError(f"BatchNormalization: axis must be a non-batch axis of the input. "
+                             f"Received: axis={self.axis}, input_shape={tuple(input_shape)}")
+        features = input_shape[self.axis]
+        if features is None:
+            raise ValueError(f"BatchNormalization: the feature axis must have a known size. "
+                             f"Received: axis={self.axis}, input_shape={tuple(input_shape)}")
+        keys = [k for k, use in (("gamma", self.scale), ("beta", self.center)) if use]
+        keys += ["moving_mean", "moving_variance"]
+        self.params = {k: self.initializers[k]((features,), self.dtype) for k in keys}
+        self.input_shape = tuple(input_shape)
+        self.built = True
+
+    def _broadcast(self, v: np.ndarray, ndim: int) -> np.ndarray:
+        shape = [1] * ndim
+        shape[self.axis] = v.shape[0]
+        return v.reshape(shape)
+
+    def _sum(self, v: np.ndarray) -> np.ndarray:
+        """The sum over every axis but the feature axis (a matrix-vector product when the
+        features are last, much faster than a reduction over leading axes)."""
+        if self.axis % v.ndim == v.ndim - 1:
+            rows = v.reshape(-1, v.shape[-1])
+            return np.ones(rows.shape[0], rows.dtype) @ rows
+        return v.sum(axis=tuple(a for a in range(v.ndim) if a != self.axis % v.ndim))
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        x = inputs
+        p = self.params
+        if training:
+            count = x.size // x.shape[self.axis]
+            mean = self._sum(x) / count
+            centred = x - self._broadcast(mean, x.ndim)
+            var = self._sum(centred * centred) / count
+            for key, batch in (("moving_mean", mean), ("moving_variance", var)):
+                p[key] *= self.momentum
+                p[key] += (1 - self.momentum) * batch.astype(p[key].dtype)
+        else:
+            mean, var = p["moving_mean"], p["moving_variance"]
+        inv_std = (1 / np.sqrt(var + self.epsilon)).astype(x.dtype, copy=False)
+        if not training:
+            centred = x - self._broadcast(mean.astype(x.dtype, copy=False), x.ndim)
+        x_hat = centred * self._broadcast(inv_std, x.ndim)
+        y = x_hat
+        if self.scale:
+            y = y * self._broadcast(p["gamma"], x.ndim)
+        if self.center:
+            y = y + self._broadcast(p["beta"], x.ndim)
+        self._cache = (x_hat, inv_std) if training else None
+        return y.astype(x.dtype, copy=False)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x_hat, inv_std = self._cached(self._cache)  # type: ignore[misc]
+        g = grad_output
+        count = g.size // g.shape[self.axis]
+        sum_g = self._sum(g)
+        sum_gx = self._sum(g * x_hat)
+        self.grads = {}
+        if self.scale:
+            self.grads["gamma"] = sum_gx
+        if self.center:
+            self.grads["beta"] = sum_g
+        # with g' = gamma * g: dx = (g' - mean(g') - x_hat * mean(g' x_hat)) * inv_std
+        gamma = self.params["gamma"] if self.scale else 1
+        scale = gamma * inv_std
+        dx = (g - self._broadcast(sum_g / count, g.ndim)
+              - x_hat * self._broadcast(sum_gx / count, g.ndim)) * self._broadcast(
+                  scale * np.ones_like(inv_std), g.ndim)
+        return dx.astype(grad_output.dtype, copy=False)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)

@@ -1,0 +1,57 @@
+"""Keras' ``Dropout``: in training, zero each input with probability ``rate`` and scale the
+rest by ``1 / (1 - rate)``; at inference, the identity.  Backward applies the same mask."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import _random
+from ._base import Layer, Shape
+
+
+class Dropout(Layer):
+    """Randomly sets inputs to 0 during training, as ``keras.layers.Dropout``.
+
+    Parameters
+    ----------
+    rate : float
+        Fraction of the inputs to drop, in [0, 1).
+    noise_shape : tuple, optional
+        Shape of the mask, broadcast against the input (None entries take the input's size),
+        e.g. ``(None, 1, 1, C)`` drops whole channels.
+    seed : int, optional
+        Seeds this layer's own generator; without it, masks come from the generator seeded
+        by ``strided.set_random_seed``.
+    """
+
+    def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None,
+                 seed: int | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be a float in [0, 1). Received: rate={rate!r}")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        self._rng = None if seed is None else np.random.default_rng(seed)
+        self._mask: np.ndarray | None = None
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        self._mask = None
+        if not training or self.rate == 0:
+            self._mask = np.ones((), inputs.dtype) if training else None
+            return inputs
+        shape = inputs.shape if self.noise_shape is None else tuple(
+            n if m is None else m for n, m in zip(inputs.shape, self.noise_shape))
+        rng = self._rng or _random.generator()
+        keep = rng.random(shape, dtype=np.float32) >= self.rate
+        dtype = inputs.dtype if inputs.dtype.kind == "f" else np.dtype(np.float32)
+        self._mask = keep.astype(dtype) * dtype.type(1 / (1 - self.rate))
+        return inputs * self._mask
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return grad_output * self._cached(self._mask)  # type: ignore[operator]
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)

@@ -1,0 +1,102 @@
+"""Keras' accuracy metrics, accumulated over batches: ``update_state``, ``result``,
+``reset_state``.  ``get("accuracy", loss)`` picks the accuracy that fits the loss, as
+``compile(metrics=["accuracy"])`` does in Keras."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import losses as _losses
+
+
+class Metric:
+    """A running value over the batches of an epoch."""
+
+    name = "metric"
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None:
+            self.name = name
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        self._total = 0.0
+        self._count = 0
+
+    def update_state(self, y_true: object, y_pred: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def result(self) -> float:
+        return self._total / self._count if self._count else 0.0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class Mean(Metric):
+    """The weighted mean of the values given to ``update_state(value, weight)``."""
+
+    name = "mean"
+
+    def update_state(self, value: object, weight: object = 1) -> None:  # type: ignore[override]
+        self._total += float(value) * float(weight)  # type: ignore[arg-type]
+        self._count += int(weight)  # type: ignore[call-overload]
+
+
+class SparseCategoricalAccuracy(Metric):
+    """Fraction of samples whose arg-max prediction equals the class index in ``y_true``."""
+
+    name = "accuracy"
+
+    def update_state(self, y_true: object, y_pred: np.ndarray) -> None:
+        labels = np.asarray(y_true).reshape(y_pred.shape[:-1])
+        self._total += float((y_pred.argmax(axis=-1) == labels).sum())
+        self._count += labels.size
+
+
+class CategoricalAccuracy(Metric):
+    """Fraction of samples whose arg-max prediction is the arg-max of one-hot ``y_true``."""
+
+    name = "accuracy"
+
+    def update_state(self, y_true: object, y_pred: np.ndarray) -> None:
+        y = np.asarray(y_true)
+        self._total += float((y_pred.argmax(axis=-1) == y.argmax(axis=-1)).sum())
+        self._count += y.shape[0] if y.ndim else 1
+
+
+class Accuracy(Metric):
+    """Fraction of predictions exactly equal to the targets (``keras.metrics.Accuracy``)."""
+
+    name = "accuracy"
+
+    def update_state(self, y_true: object, y_pred: np.ndarray) -> None:
+        y = np.asarray(y_true)
+        self._total += float((y == y_pred).sum())
+        self._count += y.size
+
+
+METRICS: dict[str, type[Metric]] = {
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
+}
+
+
+def get(identifier: str | Metric, loss: _losses.Loss | None = None) -> Metric:
+    """A metric by Keras name; "accuracy" (or "acc") becomes the accuracy matching ``loss``."""
+    if isinstance(identifier, Metric):
+        return identifier
+    if identifier in ("accuracy", "acc"):
+        if isinstance(loss, _losses.SparseCategoricalCrossentropy):
+            return SparseCategoricalAccuracy(name=identifier)
+        if isinstance(loss, _losses.CategoricalCrossentropy):
+            return CategoricalAccuracy(name=identifier)
+        return Accuracy(name=identifier)
+    if isinstance(identifier, str) and identifier in METRICS:
+        return METRICS[identifier](name=identifier)
+    raise ValueError(f"Unknown metric. Expected 'accuracy' or one of {sorted(METRICS)} or a "
+                     f"Metric. Received: metric={identifier!r}")
+
+
+__all__ = ["Accuracy", "CategoricalAccuracy", "Mean", "Metric", "SparseCategoricalAccuracy",
+           "get"]
