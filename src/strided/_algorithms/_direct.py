@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from .._spec import ConvSpec
-from ._threads import THREADS, each, owns_cores, ranges, split
+from ._threads import THREADS, each, owns_cores, ranges, zero_padded
 from ._workspace import blocks, empty_safe
 
 #: Bytes of output one block works on: small enough to stay in a core's cache.
@@ -38,20 +38,6 @@ _BLOCK_BYTES = 1 << 19
 def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
     """The direct method does every convolution (it is fast when ``prod(K) * cg`` is small)."""
     return None
-
-
-def _pad(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """Zero-padded (N, *P, C) copy of ``x`` (N, *S, C); cheaper than ``np.pad``."""
-    if not any(lo or hi for lo, hi in spec.padding):
-        return x
-    padded = np.zeros((x.shape[0], *spec.padded_size, x.shape[-1]), dtype=x.dtype)
-    interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(spec.padding, x.shape[1:-1]))
-
-    def work(images: slice) -> None:  # a transposing copy when x is a channels-first view
-        padded[(images, *interior)] = x[images]
-
-    split(work, x.shape[0], x.size)
-    return padded
 
 
 def _tap(array: np.ndarray, tap: tuple[int, ...], spec: ConvSpec, first_row: int,
@@ -327,7 +313,7 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
         return _depthwise_planar(planar, weight[:, 0, :, 0], spec, dtype)
     if _depthwise(spec) and spec.groups > 1:  # one channel: the blocked loop below is faster
         return _depthwise_forward(x, weight[:, 0, :, 0], spec, dtype)
-    xp = _pad(x, spec)
+    xp = zero_padded(x, spec)
     y = np.empty(spec.output_shape, dtype=dtype)
     taps = list(np.ndindex(*spec.kernel_size))
 
@@ -412,7 +398,7 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
         return _depthwise_grad_weight(planar_x, planar_dy, spec, dtype, channels_first=True)
     if _depthwise(spec):
         return _depthwise_grad_weight(x, grad_output, spec, dtype)
-    xp = _pad(x, spec)
+    xp = zero_padded(x, spec)
     taps = list(np.ndindex(*spec.kernel_size))
     dy = grad_output.reshape(*grad_output.shape[:-1], g, og)
     axes = tuple(range(1 + spec.rank))

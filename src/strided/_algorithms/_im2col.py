@@ -29,7 +29,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._spec import ConvSpec
 from . import _workspace
-from ._threads import THREADS, each, owns_cores, split
+from ._threads import THREADS, each, owns_cores, zero_padded
 from ._workspace import blocks, empty_safe, scratch
 
 
@@ -51,20 +51,6 @@ def windows(x_padded: np.ndarray, spec: ConvSpec) -> np.ndarray:
         *(slice(None, None, d) for d in spec.dilation),
     )
     return np.moveaxis(view[index], rank + 1, -1)  # -> (N, *OS, *K, C)
-
-
-def _pad(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """Zero-padded (N, *P, C) copy of ``x`` (N, *S, C); cheaper than ``np.pad``."""
-    if not any(lo or hi for lo, hi in spec.padding):
-        return x
-    padded = np.zeros((x.shape[0], *spec.padded_size, x.shape[-1]), dtype=x.dtype)
-    interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(spec.padding, x.shape[1:-1]))
-
-    def work(images: slice) -> None:  # a transposing copy when x is a channels-first view
-        padded[(images, *interior)] = x[images]
-
-    split(work, x.shape[0], x.size)
-    return padded
 
 
 def _grouped_weight(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -159,7 +145,7 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     (O, *OS) planes: the result is a (N, *OS, O) view of a contiguous (N, O, *OS) array,
     which the caller's layout then needs no slow transposing copy for.
     """
-    view = windows(_pad(x, spec), spec)
+    view = windows(zero_padded(x, spec), spec)
     weight = _grouped_weight(w, spec)
     dtype = np.result_type(x, w)
     planes = spec.data_format == "channels_first" and spec.groups == 1
@@ -205,7 +191,7 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
 @owns_cores
 def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """dw = sum over output pixels of columns.T @ grad_output: (g, kk*cg, M) @ (g, M, og)."""
-    view = windows(_pad(x, spec), spec)
+    view = windows(zero_padded(x, spec), spec)
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     dtype = np.result_type(x, grad_output)
 

@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .._spec import ConvSpec
+
 #: Threads used for element-wise work: the CPUs this process may run on.
 THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
     os.cpu_count() or 1)
@@ -160,3 +162,17 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
         np.matmul(a[part], b, out=out[part])
     split(work, a.shape[0], out.size * a.shape[1])
     return out
+
+
+def zero_padded(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """Zero-padded (N, *P, C) copy of ``x`` (N, *S, C); cheaper than ``np.pad``."""
+    if not any(lo or hi for lo, hi in spec.padding):
+        return x
+    padded = np.zeros((x.shape[0], *spec.padded_size, x.shape[-1]), dtype=x.dtype)
+    interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(spec.padding, x.shape[1:-1]))
+
+    def work(images: slice) -> None:  # a transposing copy when x is a channels-first view
+        padded[(images, *interior)] = x[images]
+
+    split(work, x.shape[0], x.size)
+    return padded
