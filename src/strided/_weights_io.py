@@ -41,6 +41,10 @@ def save_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
     handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.",
                                          suffix=".tmp", delete=False)
     try:
+        # a temporary file is private (0600); give the result the usual umask permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)
         with handle:
             np.savez(handle, **arrays)  # type: ignore[arg-type]
             handle.flush()

@@ -142,7 +142,8 @@ def train(dataset: str, data_dir: Path | None, epochs: int, batch_size: int,
               verbose=0 if quiet else "auto", seed=seed)
     seconds = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_test, y_test, batch_size=500, verbose=0)  # type: ignore
-    click.echo(f"Trained {epochs} epochs in {seconds:.1f} s. Held-out accuracy: "
+    click.echo(f"Trained {epochs} epoch{'s' if epochs > 1 else ''} in {seconds:.1f} s. "
+               f"Held-out accuracy: "
                f"{100 * accuracy:.2f}% ({len(x_test):,} digits), loss {loss:.4f}.")
     output_dir.mkdir(parents=True, exist_ok=True)
     weights = output_dir / "lecture_mnist.npz"
