@@ -127,6 +127,27 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
 
 
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def check_data_format(data_format: str | None, kind: str) -> str:
+    """Keras' ``data_format`` (None means "channels_last"), checked."""
+    data_format = data_format or "channels_last"
+    if data_format not in DATA_FORMATS:
+        raise ValueError(f"{kind}: data_format must be one of {DATA_FORMATS}. Received: "
+                         f"data_format={data_format!r}")
+    return data_format
+
+
+def check_padding(padding: object, kind: str, valid: tuple[str, ...] = ("valid", "same")
+                  ) -> str:
+    """Keras' ``padding`` string, checked and lower-cased."""
+    if not isinstance(padding, str) or padding.lower() not in valid:
+        raise ValueError(f"{kind}: padding must be one of {valid}. Received: "
+                         f"padding={padding!r}")
+    return padding.lower()
+
+
 def _snake(name: str) -> str:
     """``Conv2D`` -> ``conv2d``, ``Conv2DTranspose`` -> ``conv2d_transpose``, as Keras names."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)

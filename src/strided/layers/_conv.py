@@ -18,9 +18,7 @@ import numpy as np
 from .. import _core
 from .._spec import ConvSpec, make_spec, normalize_tuple
 from . import _activations, _initializers
-from ._base import Layer, Shape
-
-_DATA_FORMATS = ("channels_last", "channels_first")
+from ._base import Layer, Shape, check_data_format, check_padding
 
 
 class BaseConv(Layer):
@@ -56,18 +54,13 @@ class BaseConv(Layer):
             raise ValueError(f"{kind}: the number of filters must be evenly divisible by the "
                              f"number of groups. Received: groups={groups}, filters={filters}")
         valid = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
-        if not isinstance(padding, str) or padding.lower() not in valid:
-            raise ValueError(f"{kind}: padding must be one of {valid}. Received: "
-                             f"padding={padding!r}")
-        data_format = data_format or "channels_last"
-        if data_format not in _DATA_FORMATS:
-            raise ValueError(f"{kind}: data_format must be one of {_DATA_FORMATS}. Received: "
-                             f"data_format={data_format!r}")
+        padding = check_padding(padding, kind, valid)
+        data_format = check_data_format(data_format, kind)
         self.filters = filters
         self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", kind)
         self.strides = normalize_tuple(strides, self.rank, "strides", kind)
         self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", kind)
-        self.padding = padding.lower()
+        self.padding = padding
         self.data_format = data_format
         self.groups = groups
         self.activation = _activations.get(activation)

@@ -19,7 +19,7 @@ import numpy as np
 from .. import _core
 from .._spec import ConvSpec, make_spec, normalize_tuple
 from . import _activations, _initializers
-from ._base import Layer, Shape
+from ._base import Layer, Shape, check_data_format, check_padding
 
 
 class DepthwiseConv2D(Layer):
@@ -60,17 +60,12 @@ class DepthwiseConv2D(Layer):
                 depth_multiplier < 1:
             raise ValueError(f"{kind}: depth_multiplier must be a positive int. Received: "
                              f"depth_multiplier={depth_multiplier!r}")
-        if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
-            raise ValueError(f"{kind}: padding must be one of ('valid', 'same'). Received: "
-                             f"padding={padding!r}")
-        data_format = data_format or "channels_last"
-        if data_format not in ("channels_last", "channels_first"):
-            raise ValueError(f"{kind}: data_format must be one of ('channels_last', "
-                             f"'channels_first'). Received: data_format={data_format!r}")
+        padding = check_padding(padding, kind)
+        data_format = check_data_format(data_format, kind)
         self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", kind)
         self.strides = normalize_tuple(strides, 2, "strides", kind)
         self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", kind)
-        self.padding = padding.lower()
+        self.padding = padding
         self.depth_multiplier = depth_multiplier
         self.data_format = data_format
         self.activation = _activations.get(activation)

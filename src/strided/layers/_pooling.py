@@ -20,17 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._spec import normalize_padding, normalize_tuple
-from ._base import Layer, Shape
-
-_FORMATS = ("channels_last", "channels_first")
-
-
-def _check_format(data_format: str | None, kind: str) -> str:
-    data_format = data_format or "channels_last"
-    if data_format not in _FORMATS:
-        raise ValueError(f"{kind}: data_format must be one of {_FORMATS}. Received: "
-                         f"data_format={data_format!r}")
-    return data_format
+from ._base import Layer, Shape, check_data_format
 
 
 class BasePooling(Layer):
@@ -51,7 +41,7 @@ class BasePooling(Layer):
             raise ValueError(f"{kind}: padding must be 'valid' or 'same'. Received: "
                              f"padding={padding!r}")
         self.padding = padding.lower()
-        self.data_format = _check_format(data_format, kind)
+        self.data_format = check_data_format(data_format, kind)
         self._cache: tuple | None = None
 
     def _geometry(self, size: Sequence[int]) -> tuple[tuple[tuple[int, int], ...],
@@ -219,7 +209,7 @@ class BaseGlobalPooling(Layer):
     def __init__(self, data_format: str | None = None, keepdims: bool = False,
                  **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.data_format = _check_format(data_format, type(self).__name__)
+        self.data_format = check_data_format(data_format, type(self).__name__)
         self.keepdims = keepdims
         self._cache: tuple | None = None
 

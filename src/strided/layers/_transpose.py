@@ -23,7 +23,7 @@ import numpy as np
 from .. import _core
 from .._spec import ConvSpec, make_spec, normalize_tuple
 from . import _activations, _initializers
-from ._base import Layer, Shape
+from ._base import Layer, Shape, check_data_format, check_padding
 
 
 class Conv2DTranspose(Layer):
@@ -67,13 +67,8 @@ class Conv2DTranspose(Layer):
         if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
             raise ValueError(f"{kind}: filters must be a positive int. Received: "
                              f"filters={filters!r}")
-        if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
-            raise ValueError(f"{kind}: padding must be one of ('valid', 'same'). Received: "
-                             f"padding={padding!r}")
-        data_format = data_format or "channels_last"
-        if data_format not in ("channels_last", "channels_first"):
-            raise ValueError(f"{kind}: data_format must be one of ('channels_last', "
-                             f"'channels_first'). Received: data_format={data_format!r}")
+        padding = check_padding(padding, kind)
+        data_format = check_data_format(data_format, kind)
         self.filters = filters
         self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", kind)
         self.strides = normalize_tuple(strides, 2, "strides", kind)
@@ -84,7 +79,7 @@ class Conv2DTranspose(Layer):
                 p >= s for p, s in zip(self.output_padding, self.strides)):
             raise ValueError(f"{kind}: each output_padding must be smaller than the stride. "
                              f"Received: output_padding={output_padding!r}, strides={strides!r}")
-        self.padding = padding.lower()
+        self.padding = padding
         self.data_format = data_format
         self.activation = _activations.get(activation)
         self.use_bias = use_bias
