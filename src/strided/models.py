@@ -23,6 +23,7 @@ from . import _progress, _random, _weights_io
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
+from ._algorithms._threads import blas_on_one_thread
 from .layers._base import Layer, Shape
 from .layers._input import InputLayer
 
@@ -136,13 +137,15 @@ class Sequential:
         return self._forward(inputs, training)
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        for layer in self.layers:
-            x = layer(x, training=training)
+        with blas_on_one_thread():  # idle OpenBLAS threads would spin on the cores we use
+            for layer in self.layers:
+                x = layer(x, training=training)
         return x
 
     def _backward(self, grad: np.ndarray) -> None:
-        for layer in reversed(self.layers):
-            grad = layer.backward(grad)
+        with blas_on_one_thread():
+            for layer in reversed(self.layers):
+                grad = layer.backward(grad)
 
     def compile(self, optimizer: str | _optimizers.Optimizer = "rmsprop",
                 loss: str | _losses.Loss | None = None,

@@ -16,11 +16,12 @@ threads and the splits still give the right answer.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from typing import Any, TypeVar
@@ -72,26 +73,37 @@ def _find_blas_control() -> tuple[Any, Any] | None:
     return None
 
 
+@contextlib.contextmanager
+def blas_on_one_thread() -> Iterator[None]:
+    """Within the block, OpenBLAS runs on the calling thread only (our threads split the work).
+
+    Re-entrant and shared between threads: the previous setting comes back when the outermost
+    block ends.
+    """
+    global _blas_control, _blas_depth, _blas_saved
+    with _blas_lock:
+        if _blas_control is False:
+            _blas_control = _find_blas_control()
+        control = _blas_control
+        if control and _blas_depth == 0:
+            _blas_saved = control[1]()
+            control[0](1)
+        _blas_depth += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_depth -= 1
+            if control and _blas_depth == 0:
+                control[0](_blas_saved)
+
+
 def owns_cores(function: _Function) -> _Function:
-    """Run ``function`` with OpenBLAS on one thread (our threads split the work instead)."""
+    """Run ``function`` with OpenBLAS on one thread (``blas_on_one_thread``)."""
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        global _blas_control, _blas_depth, _blas_saved
-        with _blas_lock:
-            if _blas_control is False:
-                _blas_control = _find_blas_control()
-            control = _blas_control
-            if control and _blas_depth == 0:
-                _blas_saved = control[1]()
-                control[0](1)
-            _blas_depth += 1
-        try:
+        with blas_on_one_thread():
             return function(*args, **kwargs)
-        finally:
-            with _blas_lock:
-                _blas_depth -= 1
-                if control and _blas_depth == 0:
-                    control[0](_blas_saved)
     return wrapper  # type: ignore[return-value]
 
 
@@ -162,6 +174,15 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
         np.matmul(a[part], b, out=out[part])
     split(work, a.shape[0], out.size * a.shape[1])
     return out
+
+
+def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for ``a`` (..., k) and ``b`` (k, m), the rows of ``a`` split over threads."""
+    rows = a.reshape(-1, a.shape[-1])
+    out = np.empty((rows.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    with blas_on_one_thread():
+        matmul(rows, b, out)
+    return out.reshape(*a.shape[:-1], b.shape[1])
 
 
 def zero_padded(x: np.ndarray, spec: ConvSpec) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._algorithms._threads import product
 from . import _activations, _initializers
 from ._base import Layer, Shape
 
@@ -75,7 +76,7 @@ class Dense(Layer):
         if inputs.shape[-1] != kernel.shape[0]:
             raise ValueError(f"Dense {self.name!r}: the input's last dimension must be "
                              f"{kernel.shape[0]}. Received: inputs.shape={inputs.shape}")
-        z = inputs @ kernel
+        z = product(inputs, kernel)
         if self.use_bias:
             z += self.params["bias"]
         y = self.activation(z)
@@ -87,12 +88,12 @@ class Dense(Layer):
         dz = self.activation.backward(z, y, grad_output)
         kernel = self.params["kernel"]
         dz2 = dz.reshape(-1, self.units)
-        self.grads = {"kernel": x.reshape(-1, kernel.shape[0]).T @ dz2}
+        self.grads = {"kernel": product(x.reshape(-1, kernel.shape[0]).T, dz2)}
         if self.use_bias:
             self.grads["bias"] = dz2.sum(axis=0)
         if not self.compute_input_gradient:
             return None  # type: ignore[return-value]
-        return dz @ kernel.T
+        return product(dz, kernel.T)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape[:-1], self.units)
