@@ -174,6 +174,17 @@ def test_auto_uses_the_fast_algorithms_on_their_layers() -> None:
     assert choose(large, f32) is ALGORITHMS["fft"]
 
 
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_auto_takes_winograd_only_where_it_pays(direction) -> None:
+    f32 = np.dtype(np.float32)
+    big = ConvSpec(16, (56, 56), 64, (3, 3), 64, (1, 1), (1, 1), ((1, 1), (1, 1)))
+    assert choose(big, f32, direction) is ALGORITHMS["winograd"]
+    # the training network's 3x3 layers: 14x14x16 -> 32 and 7x7x32 -> 64
+    for size, c, o in (((14, 14), 16, 32), ((7, 7), 32, 64)):
+        small = ConvSpec(64, size, c, (3, 3), o, (1, 1), (1, 1), ((1, 1), (1, 1)))
+        assert choose(small, f32, direction) is ALGORITHMS["im2col"]
+
+
 def test_winograd_tile_size() -> None:
     assert _winograd.tile_size((2, 2)) == 2  # 16 products of F(2x2) against 36 of F(4x4)
     assert _winograd.tile_size((8, 8)) == 4
