@@ -4,7 +4,7 @@ For every layer and each of forward, input gradient and weight gradient, this ti
 ``strided`` on its two faces (``strided.nn`` NHWC, ``strided.functional`` / ``strided.grad``
 NCHW) and PyTorch in the faster of its two memory formats (NCHW contiguous or
 ``channels_last``), float32, both on the same threads, and prints milliseconds (median of
-``--repeats`` runs after a warm-up, the calls interleaved with a short pause before each so
+``--repeats`` runs back to back after a warm-up, each call's block after an idle pause so
 that one library's idle-spinning threads do not slow the next), GFLOP/s and the ratio
 strided / PyTorch, then geometric means.  It also times the 1-channel image filter against
 ``scipy.ndimage.correlate``, how time grows with batch and image size on one 3x3 layer, and the
@@ -64,23 +64,25 @@ SUITE = [
 PASSES = ("forward", "grad_input", "grad_weight")
 
 
-#: Seconds of idle before each timed call: OpenMP and OpenBLAS worker threads busy-wait for a
-#: while after their work, and would otherwise steal the cores from whichever call runs next.
-PAUSE = 0.01
+#: Seconds of idle before each call's block of runs: OpenMP and OpenBLAS worker threads
+#: busy-wait for a while after their work, and would otherwise steal the cores from the next.
+PAUSE = 0.05
 
 
 def median_ms(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median milliseconds of each call; one warm-up each, then the calls interleaved."""
-    for call in calls.values():
+    """Median milliseconds of each call: after a pause and a warm-up, ``repeats`` runs back to
+    back (as ``torch.utils.benchmark`` times), one call's block after the other's."""
+    ms = {}
+    for name, call in calls.items():
+        time.sleep(PAUSE)
         call()
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, call in calls.items():
-            time.sleep(PAUSE)
+        times = []
+        for _ in range(repeats):
             start = time.perf_counter()
             call()
-            times[name].append(time.perf_counter() - start)
-    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
+            times.append(time.perf_counter() - start)
+        ms[name] = 1e3 * statistics.median(times)
+    return ms
 
 
 def geomean(values: list[float]) -> float:
@@ -291,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--layers", default="", help="comma-separated substrings; default all")
     parser.add_argument("--skip", default="", help="comma-separated: scaling,memory,scipy")
     parser.add_argument("--pause", type=float, default=PAUSE,
-                        help="seconds idle before each timed call (default %(default)s)")
+                        help="seconds idle before each call's block (default %(default)s)")
     args = parser.parse_args(argv)
     globals()["PAUSE"] = args.pause
     faces = tuple(args.faces.split(","))
@@ -319,7 +321,9 @@ def main(argv: list[str] | None = None) -> None:
         result["memory"] = memory()
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=1))
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(result, indent=1))
+    partial.replace(path)  # never a half-written result
     print(f"wrote {path}")
 
 
