@@ -42,6 +42,7 @@ import math
 import numpy as np
 
 from .._spec import ConvSpec
+from ._adjoint import input_gradient_as_forward
 from ._threads import THREADS, matmul, matmul_stack, owns_cores, split
 from ._workspace import empty_safe, scratch, slabs
 
@@ -400,22 +401,7 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
 @owns_cores
 def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """dx: the forward pass on dy, kernel rotated 180 degrees, (3, 3, O, C); padding 2d - p."""
-    rotated = np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
-    pads = tuple((2 * d - lo, 2 * d - hi) for (lo, hi), d in zip(spec.padding, spec.dilation))
-    crop = all(lo >= 0 and hi >= 0 for lo, hi in pads)
-    transposed = ConvSpec(
-        batch=spec.batch, input_size=spec.output_size, in_channels=spec.out_channels,
-        kernel_size=(3, 3), out_channels=spec.in_channels, stride=(1, 1),
-        dilation=spec.dilation,
-        padding=pads if crop else tuple((2 * d, 2 * d) for d in spec.dilation),
-    )
-    dx = forward(grad_output, rotated, transposed)
-    if crop:
-        return dx
-    # padding wider than the kernel: the full transposed result, then the input's part of it
-    (top, _), (left, _) = spec.padding
-    height, width = spec.input_size
-    return np.ascontiguousarray(dx[:, top: top + height, left: left + width])
+    return input_gradient_as_forward(grad_output, w, spec, forward)
 
 
 @empty_safe("weight_shape")
