@@ -78,7 +78,7 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: str = "forward") -> Modul
 _WINOGRAD_PAYS = {
     "forward": ((32, 56 * 56), (64, 28 * 28), (256, 1)),
     "grad_input": ((16, 56 * 56), (32, 28 * 28), (256, 1)),
-    "grad_weight": ((32, 112 * 112), (64, 56 * 56), (128, 28 * 28)),
+    "grad_weight": ((32, 112 * 112), (64, 56 * 56), (128, 28 * 28), (256, 14 * 14)),
 }
 
 

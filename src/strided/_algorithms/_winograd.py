@@ -420,16 +420,21 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
     dtype = np.result_type(x, grad_output)
     c, o = spec.in_channels, spec.out_channels
     du = np.zeros((a * a, c, o), dtype=dtype)
-    product = np.empty((c, o), dtype=dtype)
     for batch, rows in slabs(spec.batch, tile_rows, per_row):
         block = _padded_block(x[batch], spec, rows, m, tile_cols)
         v = _input_tiles(block, m, rows.stop - rows.start, tile_cols).reshape(a * a, -1, c)
         del block
         dy = grad_output[batch, m * rows.start: m * rows.stop]
         dm = _grad_output_tiles(dy, m, rows.stop - rows.start, tile_cols).reshape(a * a, -1, o)
-        for k in range(a * a):
-            np.matmul(v[k].T, dm[k], out=product)
-            du[k] += product
+
+        def accumulate(positions: slice, v=v, dm=dm) -> None:
+            """dU[k] += V[k]^T dM[k] for the tile positions k of one thread."""
+            product = np.empty((c, o), dtype=dtype)
+            for k in range(positions.start, positions.stop):
+                np.matmul(v[k].T, dm[k], out=product)
+                du[k] += product
+
+        split(accumulate, a * a, v.size + dm.size)
     # dg = G^T dU G as one product: kron(G, G)^T (9, a*a) @ dU (a*a, C*O)
     both = np.kron(MATRICES[m][1], MATRICES[m][1]).T.astype(dtype)
     dw = np.empty((9, c * o), dtype=dtype)
