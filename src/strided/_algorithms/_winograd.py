@@ -275,27 +275,31 @@ def _output_tiles(products: np.ndarray, y: np.ndarray, m: int) -> None:
 
 
 def _grad_output_tiles(dy: np.ndarray, m: int, tile_rows: int, tile_cols: int) -> np.ndarray:
-    """A dY A^T of every output tile (the adjoint of ``_output_tiles``): -> (a, a, n, r, tw, O)."""
+    """A dY A^T of every output tile (the adjoint of ``_output_tiles``): -> (a, a, n, r, tw, O).
+
+    The tiles of dY (zero beyond its edge) are gathered into (m*m, tiles * O), then one
+    product ``kron(A^T, A^T)^T`` (a*a, m*m) @ tiles transforms them all in BLAS.
+    """
     a_t = MATRICES[m][2]
     a = m + 2
     n, o = dy.shape[0], dy.shape[-1]
-    padded = scratch("winograd dY", (n, m * tile_rows, m * tile_cols, o), dy.dtype)
-    padded[:, : dy.shape[1], : dy.shape[2]] = dy
-    padded[:, dy.shape[1]:] = 0
-    padded[:, :, dy.shape[2]:] = 0
-    out = scratch("winograd dM", (a, a, n, tile_rows, tile_cols, o), dy.dtype)
+    tiles = scratch("winograd dY", (m, m, n, tile_rows, tile_cols, o), dy.dtype)
+    rows, cols = dy.shape[1:3]
 
-    def work(images: slice, rows: slice) -> None:
-        first, last = rows.start or 0, tile_rows if rows.stop is None else rows.stop
-        block = padded[images, m * first: m * last]
-        half = np.empty((a, *block[:, ::m].shape), dtype=dy.dtype)
-        _apply(a_t.T, [block[:, p::m] for p in range(m)], list(half))
-        for i in range(a):
-            sources = [half[i][:, :, q::m] for q in range(m)]
-            _apply(a_t.T, sources, [out[i, j, images, first:last] for j in range(a)])
+    def gather(images: slice) -> None:
+        part = tiles[:, :, images]
+        if (rows, cols) != (m * tile_rows, m * tile_cols):
+            part[...] = 0
+        for p in range(m):
+            for q in range(m):
+                source = dy[images, p::m, q::m]  # (n, <= r, <= tw, O)
+                part[p, q, :, : source.shape[1], : source.shape[2]] = source
 
-    _split_tiles(work, n, tile_rows, out.size)
-    return out
+    split(gather, n, tiles.size)
+    both_t = np.kron(a_t, a_t).T.astype(dy.dtype)  # (a*a, m*m)
+    out = scratch("winograd dM", (a * a, tiles[0, 0].size), dy.dtype)
+    matmul(both_t, tiles.reshape(m * m, -1), out)
+    return out.reshape(a, a, n, tile_rows, tile_cols, o)
 
 
 def _padded_block(x: np.ndarray, spec: ConvSpec, rows: slice, m: int, tile_cols: int
