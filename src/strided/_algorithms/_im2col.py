@@ -30,7 +30,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .._spec import ConvSpec
 from . import _workspace
 from ._adjoint import input_gradient_as_forward
-from ._threads import THREADS, each, owns_cores, zero_padded
+from ._threads import THREADS, each, owns_cores, ranges, zero_padded
 from ._workspace import blocks, empty_safe, scratch
 
 
@@ -115,24 +115,25 @@ _SMALL_BYTES = 2 << 20
 #: The forward pass gathers and multiplies blocks of about this many bytes per thread, so
 #: that the columns are still in cache when the GEMM reads them: 15-20 % faster than blocks
 #: as large as the workspace on the downsampling and stem layers (19-20 -> 14 ms, 26 -> 16 ms).
-#: The weight gradient keeps large blocks: each block adds a partial (K, O) product.
+#: The weight gradient's blocks are also at least 4x the partial (K, O) product each adds.
 _CACHED_BYTES = 2 << 20
 
 
 def _blocks(spec: ConvSpec, itemsize: int, per_thread: int | None = None
             ) -> list[tuple[slice, slice]]:
-    """Blocks of (batch, first output axis) whose columns fit the workspace, per thread
-    (and ``per_thread`` bytes, if given)."""
+    """Blocks of (batch, first output axis) whose columns fit the workspace, per thread;
+    and ``per_thread`` bytes, if given, where that makes at least four blocks a thread."""
     # per output row: its columns and its block of the GEMM's result
     row = math.prod(spec.output_size[1:]) * (math.prod(spec.kernel_size) * spec.in_channels
                                              + spec.out_channels)
-    small = spec.batch * spec.output_size[0] * row * itemsize < _SMALL_BYTES
+    total = spec.batch * spec.output_size[0] * row * itemsize
+    small = total < _SMALL_BYTES
     # the zero-padded copy of the input counts against the workspace too
     padded = 0
     if any(lo or hi for lo, hi in spec.padding):
         padded = math.prod((spec.batch, *spec.padded_size, spec.in_channels)) * itemsize
     budget = max(_workspace.WORKSPACE_BYTES - padded, 1)
-    if per_thread is not None:
+    if per_thread is not None and total > 4 * per_thread * THREADS:  # >= 4 blocks a thread
         budget = min(budget, per_thread * THREADS)
     return blocks(spec.batch, spec.output_size[0], row * itemsize, 1 if small else THREADS,
                   budget)
@@ -205,7 +206,6 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
     """dw = sum over output pixels of columns.T @ grad_output: (g, kk*cg, M) @ (g, M, og)."""
     view = windows(zero_padded(x, spec), spec)
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
-    dtype = np.result_type(x, grad_output)
 
     def work(block: tuple[slice, slice]) -> np.ndarray:
         batch, rows = block
@@ -216,11 +216,17 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
         return _grouped_matmul(columns.transpose(0, 2, 1),
                                _by_group(grad_output[batch, rows], spec))
 
-    dw = np.zeros((g, math.prod(spec.kernel_size) * cg, og), dtype=dtype)
-    parts = _blocks(spec, x.itemsize)
-    for start in range(0, len(parts), THREADS):  # at most THREADS partial sums alive
-        for partial in each(work, parts[start: start + THREADS]):
-            dw += partial
+    def run(blocks_of_thread: list[tuple[slice, slice]]) -> np.ndarray:
+        """The sum of one thread's blocks: THREADS partial sums alive at most."""
+        total = work(blocks_of_thread[0])
+        for block in blocks_of_thread[1:]:
+            total += work(block)
+        return total
+
+    # blocks in cache, but several times the partial product each adds
+    partial = math.prod(spec.kernel_size) * cg * spec.out_channels * x.itemsize
+    parts = _blocks(spec, x.itemsize, max(_CACHED_BYTES, 4 * partial))
+    dw = sum(each(run, [parts[run_] for run_ in ranges(len(parts), THREADS)]))
     dw = dw.reshape(g, *spec.kernel_size, cg, og)
     return np.moveaxis(dw, 0, -2).reshape(spec.weight_shape)  # -> (*K, cg, g * og)
 
