@@ -181,8 +181,7 @@ def run_suite(repeats: int, faces: tuple[str, ...]) -> list[dict]:
             torch_layout = min(("NCHW", "NHWC"), key=lambda k: ms[f"torch {k}"])
             torch_ms = ms[f"torch {torch_layout}"]
             gflop = layer.spec.flops / 1e9
-            pass_name = "forward" if which == "forward" else which
-            algorithm = choose(layer.spec, np.dtype(np.float32), pass_name).__name__
+            algorithm = choose(layer.spec, np.dtype(np.float32)).__name__
             row = {"layer": layer.name, "pass": which, "algorithm": algorithm.split("._")[-1],
                    "torch_ms": torch_ms, "torch_layout": torch_layout,
                    "gflop": gflop}

@@ -31,7 +31,6 @@ LAYERS = [
     (56, 16, 16, 1), (56, 32, 16, 1), (56, 64, 16, 1), (56, 64, 16, 2), (28, 128, 16, 2),
     (112, 32, 8, 1), (224, 64, 8, 1),
 ]
-PASSES = ("forward", "grad_input", "grad_weight")
 
 
 def median_ms(call: Callable[[], object], repeats: int) -> float:
@@ -70,8 +69,7 @@ def main() -> None:
         ms = {algorithm: passes_ms(x, w, dy, spec, algorithm, args.repeats)
               for algorithm in ("im2col", "winograd")}
         ratios = [b / a for a, b in zip(ms["im2col"], ms["winograd"])]
-        auto = "/".join(choose(spec, np.dtype(np.float32), p).__name__.split("_")[-1][0]
-                        for p in PASSES)
+        auto = choose(spec, np.dtype(np.float32)).__name__.split("._")[-1]
         print(f"{batch:3d} x {side:3d}^2 x {channels:3d}, d={dilation}   "
               + " ".join(f"{t:7.2f}" for t in ms["im2col"]) + "   "
               + " ".join(f"{t:7.2f}" for t in ms["winograd"]) + "   "

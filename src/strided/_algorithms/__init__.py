@@ -41,28 +41,29 @@ ALGORITHMS: dict[str, ModuleType] = {
 }
 
 
-def choose(spec: ConvSpec, dtype: np.dtype, direction: str = "forward") -> ModuleType:
+def choose(spec: ConvSpec, dtype: np.dtype) -> ModuleType:
     """The ``algorithm="auto"`` rule: the first of these that applies.
 
     1. a 1x1 kernel without padding: ``pointwise``, one matrix product;
     2. few weights per group (``C/g * O/g <= 16`` with groups, as depthwise, or a single
        input and output channel, as an image filter): ``direct``, shifted multiply-adds,
        since a GEMM of 1 x 1 matrices has nothing to gain;
-    3. a 3x3, stride 1, ungrouped 2-D float convolution (any dilation) large enough for
-       Winograd's 4x fewer multiplies to pay for its transforms (``_winograd_pays``);
+    3. a 3x3, stride 1, undilated, ungrouped 2-D float convolution with enough channels and
+       pixels for Winograd's 4x fewer multiplies to pay for its transforms
+       (``_WINOGRAD_PAYS``);
     4. a large kernel (at least 49 taps, e.g. 7x7), stride 1, ungrouped, float: ``fft``,
        whose cost does not grow with the kernel;
     5. anything else: ``im2col``, which does every case in a bounded workspace.
 
-    ``direction`` ("forward", "grad_input", "grad_weight") matters only for Winograd, whose
-    weight gradient needs larger images than its forward pass to pay.
+    The same rule serves the forward pass and both gradients: each algorithm's gradients run
+    on the machinery of its forward pass, and measured to pay in the same places.
     """
     cg, og = spec.in_channels // spec.groups, spec.out_channels // spec.groups
     if _pointwise.supports(spec, dtype) is None:
         return _pointwise
     if (spec.groups > 1 and cg * og <= 16) or (spec.in_channels == spec.out_channels == 1):
         return _direct
-    if _winograd.supports(spec, dtype) is None and _winograd_pays(spec, direction):
+    if _winograd.supports(spec, dtype) is None and _winograd_pays(spec):
         return _winograd
     if (_fft.supports(spec, dtype) is None and math.prod(spec.kernel_size) >= 49
             and all(s == 1 for s in spec.stride)):
@@ -70,30 +71,26 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: str = "forward") -> Modul
     return _im2col
 
 
-#: Where Winograd beats im2col, per direction: (at least this many channels, on images of at
-#: least this many output pixels), any pair that holds.  Measured on the 2-core machine by
-#: ``benchmarks/winograd_vs_im2col.py``: below these, the transforms of small tiles over few
-#: channels cost more than the multiplies they save (up to 5x slower on 7x7 or 14x14 images
-#: with 16 to 64 channels).
-_WINOGRAD_PAYS = {
-    "forward": ((32, 56 * 56), (64, 28 * 28), (256, 1)),
-    "grad_input": ((16, 56 * 56), (32, 28 * 28), (256, 1)),
-    "grad_weight": ((32, 112 * 112), (64, 56 * 56), (128, 28 * 28), (256, 14 * 14)),
-}
+#: Where Winograd beats im2col: (at least this many channels, on at least this many output
+#: pixels), any pair that holds, and no dilation (its phases cost more than they save).
+#: Measured on the 2-core machine by ``benchmarks/winograd_vs_im2col.py``: elsewhere the
+#: transforms of small tiles over few channels cost more than the multiplies they save (up to
+#: 6x slower on 7x7 or 14x14 images with 16 to 64 channels).
+_WINOGRAD_PAYS = ((64, 56 * 56), (128, 28 * 28), (256, 14 * 14))
 
 
-def _winograd_pays(spec: ConvSpec, direction: str) -> bool:
+def _winograd_pays(spec: ConvSpec) -> bool:
     """Whether ``spec`` has enough channels and pixels for Winograd to beat im2col."""
     channels = min(spec.in_channels, spec.out_channels)
     pixels = math.prod(spec.output_size)
-    return any(channels >= c and pixels >= p for c, p in _WINOGRAD_PAYS[direction])
+    return all(d == 1 for d in spec.dilation) and any(
+        channels >= c and pixels >= p for c, p in _WINOGRAD_PAYS)
 
 
-def resolve(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str,
-            direction: str = "forward") -> ModuleType:
+def resolve(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str) -> ModuleType:
     """The algorithm named ``algorithm`` (or chosen, for "auto"), checked to support ``spec``."""
     if algorithm == "auto":
-        return choose(spec, dtype, direction)
+        return choose(spec, dtype)
     module = ALGORITHMS.get(algorithm) if isinstance(algorithm, str) else None
     if module is None:
         names = ", ".join(repr(name) for name in ["auto", *ALGORITHMS])
