@@ -205,17 +205,28 @@ def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out.reshape(*a.shape[:-1], b.shape[1])
 
 
+def contiguous(x: np.ndarray) -> np.ndarray:
+    """``x`` itself if C-contiguous, else a C-contiguous copy made on both cores."""
+    if x.flags.c_contiguous:
+        return x
+    out = np.empty(x.shape, dtype=x.dtype)
+
+    def work(images: slice) -> None:
+        out[images] = x[images]
+
+    split(work, x.shape[0], x.size)
+    return out
+
+
 def zero_padded(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Zero-padded (N, *P, C) copy of ``x`` (N, *S, C); cheaper than ``np.pad``.
 
     Without padding, ``x`` itself, unless it is a channels-first view: then a contiguous
     copy, since every later gather would otherwise read one channel per cache line.
     """
-    unpadded = not any(lo or hi for lo, hi in spec.padding)
-    if unpadded and x.flags.c_contiguous:
-        return x
-    padded = (np.empty if unpadded else np.zeros)(
-        (x.shape[0], *spec.padded_size, x.shape[-1]), dtype=x.dtype)
+    if not any(lo or hi for lo, hi in spec.padding):
+        return contiguous(x)
+    padded = np.zeros((x.shape[0], *spec.padded_size, x.shape[-1]), dtype=x.dtype)
     interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(spec.padding, x.shape[1:-1]))
 
     def work(images: slice) -> None:  # a transposing copy when x is a channels-first view
