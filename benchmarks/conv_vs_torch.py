@@ -4,18 +4,19 @@ For every layer and each of forward, input gradient and weight gradient, this ti
 ``strided`` on its two faces (``strided.nn`` NHWC, ``strided.functional`` / ``strided.grad``
 NCHW) and PyTorch in the faster of its two memory formats (NCHW contiguous or
 ``channels_last``), float32, both on the same threads, and prints milliseconds (median of
-``--repeats`` runs back to back after a warm-up, each call's block after an idle pause so
-that one library's idle-spinning threads do not slow the next), GFLOP/s and the ratio
-strided / PyTorch, then geometric means.  It also times the 1-channel image filter against
-``scipy.ndimage.correlate``, how time grows with batch and image size on one 3x3 layer, and the
-extra memory (``tracemalloc`` peak) of every algorithm.  Everything is also written as JSON.
+three interleaved rounds of ``--repeats`` runs back to back after a warm-up, each call's
+block after an idle pause so that one library's idle-spinning threads do not slow the
+next), GFLOP/s and the ratio strided / PyTorch, then geometric means.  It also times the
+1-channel image filter against ``scipy.ndimage.correlate``, how time grows with batch and
+image size on one 3x3 layer, and the extra memory (``tracemalloc`` peak) of every algorithm.
+Everything is also written as JSON.
 
 PyTorch has no asymmetric padding: where TensorFlow's SAME pads (1, 2), PyTorch is timed with
 the symmetric padding (2, 2) that gives the same output size (the same work).
 
 Run::
 
-    python benchmarks/conv_vs_torch.py [--repeats 7] [--json benchmarks/results/conv_vs_torch.json]
+    python benchmarks/conv_vs_torch.py [--repeats 5] [--json benchmarks/results/conv_vs_torch.json]
 """
 
 from __future__ import annotations
@@ -67,22 +68,25 @@ PASSES = ("forward", "grad_input", "grad_weight")
 #: Seconds of idle before each call's block of runs: OpenMP and OpenBLAS worker threads
 #: busy-wait for a while after their work, and would otherwise steal the cores from the next.
 PAUSE = 0.05
+#: Interleaved rounds of back-to-back runs per call.
+ROUNDS = 3
 
 
 def median_ms(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median milliseconds of each call: after a pause and a warm-up, ``repeats`` runs back to
-    back (as ``torch.utils.benchmark`` times), one call's block after the other's."""
-    ms = {}
-    for name, call in calls.items():
-        time.sleep(PAUSE)
-        call()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
+    """Median milliseconds of each call over ``ROUNDS`` rounds: in each round every call, after
+    a pause and a warm-up, runs ``repeats`` times back to back (as ``torch.utils.benchmark``
+    times); the rounds interleave the calls, so that a slow spell of the shared machine,
+    which lasts seconds, falls on every library alike."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(ROUNDS):
+        for name, call in calls.items():
+            time.sleep(PAUSE)
             call()
-            times.append(time.perf_counter() - start)
-        ms[name] = 1e3 * statistics.median(times)
-    return ms
+            for _ in range(repeats):
+                start = time.perf_counter()
+                call()
+                times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
 
 
 def geomean(values: list[float]) -> float:
@@ -286,7 +290,7 @@ def memory() -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", default="benchmarks/results/conv_vs_torch.json")
     parser.add_argument("--faces", default="NHWC,NCHW")
     parser.add_argument("--layers", default="", help="comma-separated substrings; default all")
@@ -303,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(THREADS)
     print(f"strided {strided.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
           f"{THREADS} threads each (torch.get_num_threads()={torch.get_num_threads()}), "
-          f"float32, median of {args.repeats}", flush=True)
+          f"float32, median of {ROUNDS} x {args.repeats}", flush=True)
     rows = run_suite(args.repeats, faces)
     summary = summarise(rows, faces)
     for key, value in summary.items():
@@ -311,6 +315,7 @@ def main(argv: list[str] | None = None) -> None:
     result = {"python": sys.version.split()[0], "numpy": np.__version__,
               "torch": torch.__version__, "machine": platform.machine(),
               "cpus": os.cpu_count(), "threads": THREADS, "repeats": args.repeats,
+              "rounds": ROUNDS,
               "rows": rows, "summary": summary}
     if "scipy" not in skip:
         result["image_filter_vs_scipy"] = image_filter_vs_scipy(args.repeats)
