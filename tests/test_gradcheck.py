@@ -7,24 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from finite_differences import numeric_gradient
 from strategies import configs
 from strided import functional as F
 from strided import grad as G
 from strided.layers import Conv2D
-
-
-def numeric_gradient(f, a, eps=1e-6):
-    """Central differences of the scalar f at a, entry by entry."""
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + eps
-        up = f()
-        a[i] = old - eps
-        down = f()
-        a[i] = old
-        g[i] = (up - down) / (2 * eps)
-    return g
 
 
 @settings(max_examples=25)

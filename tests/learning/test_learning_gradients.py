@@ -10,22 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from finite_differences import numeric_gradient
 from strided import layers, losses
-
-H = 1e-6
-
-
-def _numeric(f, v: np.ndarray) -> np.ndarray:
-    grad = np.zeros_like(v)
-    for index in np.ndindex(v.shape):
-        old = v[index]
-        v[index] = old + H
-        up = f()
-        v[index] = old - H
-        down = f()
-        v[index] = old
-        grad[index] = (up - down) / (2 * H)
-    return grad
 
 
 def check_layer(layer: layers.Layer, x: np.ndarray, seed: int = 0, tol: float = 1e-6) -> None:
@@ -38,11 +24,11 @@ def check_layer(layer: layers.Layer, x: np.ndarray, seed: int = 0, tol: float = 
     def loss() -> float:
         return float(np.sum(layer(x, training=True) * r))
 
-    np.testing.assert_allclose(dx, _numeric(loss, x), rtol=tol, atol=tol)
+    np.testing.assert_allclose(dx, numeric_gradient(loss, x), rtol=tol, atol=tol)
     assert set(grads) == {k for k in layer.params if k not in layer.non_trainable_keys}
     for key, grad in grads.items():
-        np.testing.assert_allclose(grad, _numeric(loss, layer.params[key]), rtol=tol, atol=tol,
-                                   err_msg=key)
+        np.testing.assert_allclose(grad, numeric_gradient(loss, layer.params[key]), rtol=tol,
+                                   atol=tol, err_msg=key)
 
 
 def _x(*shape: int, seed: int = 1) -> np.ndarray:
@@ -142,7 +128,7 @@ def test_loss_gradients_match_finite_differences(loss: losses.Loss) -> None:
         y_true = np.eye(3)[labels]
     else:
         y_true = rng.normal(size=(4, 3))
-    numeric = _numeric(lambda: loss(y_true, y_pred), y_pred)
+    numeric = numeric_gradient(lambda: loss(y_true, y_pred), y_pred)
     np.testing.assert_allclose(loss.gradient(y_true, y_pred), numeric, rtol=1e-6, atol=1e-8)
 
 
