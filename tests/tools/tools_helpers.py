@@ -12,6 +12,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 MNIST_TEST_IMAGES = REPO.parent / "shared" / "data" / "mnist" / "t10k-images-idx3-ubyte.gz"
+#: The digits bundled with strided: the tests' digit where the shared test set is absent.
+BUNDLED_IMAGES = REPO / "src" / "strided" / "datasets" / "data" / "mnist5k-images-idx3-ubyte.gz"
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
