@@ -1,0 +1,87 @@
+"""The thread helpers every algorithm splits its work with: coverage, order, nesting, BLAS."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from strided._algorithms import _threads
+
+
+def test_split_runs_every_index_once_and_never_splits_twice() -> None:
+    seen = np.zeros(1000, int)
+    nested = []
+
+    def work(part: slice) -> None:
+        seen[part] += 1
+        inner = []
+        _threads.split(inner.append, 10, 1 << 30)  # inside a split: one part, here
+        nested.append(inner)
+
+    _threads.split(work, len(seen), 1 << 30)
+    assert np.all(seen == 1)
+    assert len(nested) == min(_threads.THREADS, len(seen))
+    assert all(inner == [slice(0, 10)] for inner in nested)
+
+
+def test_split_keeps_small_work_on_the_calling_thread() -> None:
+    names = []
+    _threads.split(lambda part: names.append(threading.current_thread().name), 100, 100)
+    assert names == [threading.current_thread().name]
+
+
+def test_each_returns_results_in_order_and_uses_the_calling_thread() -> None:
+    names = set()
+
+    def work(item: int) -> int:
+        names.add(threading.current_thread().name)
+        return item * item
+
+    items = list(range(37))
+    assert _threads.each(work, items) == [i * i for i in items]
+    assert threading.current_thread().name in names
+    assert len(names) == min(_threads.THREADS, len(items))
+
+
+def test_each_raises_what_a_part_raises() -> None:
+    def work(item: int) -> int:
+        if item == 5:
+            raise ValueError("item 5")
+        return item
+
+    with pytest.raises(ValueError, match="item 5"):
+        _threads.each(work, list(range(8)))
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3, 4), (700, 300)])
+def test_product_is_the_matrix_product(shape) -> None:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape)
+    b = rng.standard_normal((shape[-1], 5))
+    np.testing.assert_allclose(_threads.product(a, b), a @ b, rtol=1e-12, atol=1e-12)
+
+
+def test_contiguous_copies_only_views_that_need_it() -> None:
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
+    assert _threads.contiguous(x) is x
+    view = np.moveaxis(x, 1, -1)  # a channels-first array seen channels-last
+    copy = _threads.contiguous(view)
+    assert copy.flags.c_contiguous
+    np.testing.assert_array_equal(copy, view)
+
+
+def test_blas_on_one_thread_restores_the_setting_after_nested_blocks() -> None:
+    with _threads.blas_on_one_thread():
+        control = _threads._blas_control
+    if not control:
+        pytest.skip("OpenBLAS' thread control was not found in this NumPy")
+    get_threads = control[1]
+    before = get_threads()
+    with _threads.blas_on_one_thread():
+        assert get_threads() == 1
+        with _threads.blas_on_one_thread():
+            assert get_threads() == 1
+        assert get_threads() == 1
+    assert get_threads() == before
