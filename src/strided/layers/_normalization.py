@@ -109,45 +109,51 @@ class BatchNormalization(Layer):
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         x = inputs
         p = self.params
+        gamma = p["gamma"] if self.scale else np.ones(x.shape[self.axis], x.dtype)
         if training:
             count = x.size // x.shape[self.axis]
             mean = self._sum(x) / count
-            centred = x - self._broadcast(mean, x.ndim)
-            var = self._sum(centred * centred) / count
+            centred = x - self._broadcast(mean.astype(x.dtype, copy=False), x.ndim)
+            y = np.square(centred)
+            var = self._sum(y) / count
             for key, batch in (("moving_mean", mean), ("moving_variance", var)):
                 p[key] *= self.momentum
                 p[key] += (1 - self.momentum) * batch.astype(p[key].dtype)
         else:
             mean, var = p["moving_mean"], p["moving_variance"]
-        inv_std = (1 / np.sqrt(var + self.epsilon)).astype(x.dtype, copy=False)
-        if not training:
             centred = x - self._broadcast(mean.astype(x.dtype, copy=False), x.ndim)
-        x_hat = centred * self._broadcast(inv_std, x.ndim)
-        y = x_hat
-        if self.scale:
-            y = y * self._broadcast(p["gamma"], x.ndim)
+            y = np.empty_like(centred)
+        inv_std = (1 / np.sqrt(var + self.epsilon)).astype(x.dtype, copy=False)
+        # y = centred * (gamma * inv_std) + beta, written over the squares' buffer
+        np.multiply(centred, self._broadcast((gamma * inv_std).astype(x.dtype, copy=False),
+                                             x.ndim), out=y)
         if self.center:
-            y = y + self._broadcast(p["beta"], x.ndim)
-        self._cache = (x_hat, inv_std) if training else None
-        return y.astype(x.dtype, copy=False)
+            y += self._broadcast(p["beta"].astype(x.dtype, copy=False), x.ndim)
+        self._cache = (centred, inv_std) if training else None
+        return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        x_hat, inv_std = self._cached(self._cache)  # type: ignore[misc]
+        centred, inv_std = self._cached(self._cache)  # type: ignore[misc]
         g = grad_output
         count = g.size // g.shape[self.axis]
         sum_g = self._sum(g)
-        sum_gx = self._sum(g * x_hat)
+        work = g * centred
+        sum_gx = self._sum(work) * inv_std  # sum(g * x_hat)
         self.grads = {}
         if self.scale:
             self.grads["gamma"] = sum_gx
         if self.center:
             self.grads["beta"] = sum_g
-        # with g' = gamma * g: dx = (g' - mean(g') - x_hat * mean(g' x_hat)) * inv_std
+        # with g' = gamma * g and scale = gamma * inv_std:
+        # dx = (g' - mean(g') - x_hat * mean(g' x_hat)) * inv_std
+        #    = scale * (g - mean(g)) - centred * scale * inv_std * mean(g x_hat)
         gamma = self.params["gamma"] if self.scale else 1
-        scale = gamma * inv_std
-        dx = (g - self._broadcast(sum_g / count, g.ndim)
-              - x_hat * self._broadcast(sum_gx / count, g.ndim)) * self._broadcast(
-                  scale * np.ones_like(inv_std), g.ndim)
+        scale = (gamma * inv_std).astype(g.dtype, copy=False)
+        np.multiply(centred, self._broadcast(scale * inv_std * sum_gx / count, g.ndim),
+                    out=work)
+        dx = g * self._broadcast(scale, g.ndim)
+        dx -= work
+        dx -= self._broadcast(scale * sum_g / count, g.ndim)
         return dx.astype(grad_output.dtype, copy=False)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
