@@ -13,9 +13,10 @@ One training step on a batch (``L`` the loss)::
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -146,6 +147,24 @@ class Sequential:
         with blas_on_one_thread():
             for layer in reversed(self.layers):
                 grad = layer.backward(grad)
+                if grad is None:  # no layer below has weights (``_input_gradients_skipped``)
+                    break
+
+    @contextlib.contextmanager
+    def _input_gradients_skipped(self) -> Iterator[None]:
+        """Within the block, the layers up to the first with trainable weights skip
+        d(loss)/d(input): only the data, or layers without weights, would receive it."""
+        saved = []
+        for layer in self.layers:
+            saved.append((layer, layer.compute_input_gradient))
+            layer.compute_input_gradient = False
+            if layer.trainable and layer.params:
+                break
+        try:
+            yield
+        finally:
+            for layer, value in saved:
+                layer.compute_input_gradient = value
 
     def compile(self, optimizer: str | _optimizers.Optimizer = "rmsprop",
                 loss: str | _losses.Loss | None = None,
@@ -176,7 +195,8 @@ class Sequential:
         self._ensure_built(x)
         y_pred = self._forward(x, training=True)
         loss = self.loss(y, y_pred)  # type: ignore[misc]
-        self._backward(self.loss.gradient(y, y_pred))  # type: ignore[union-attr]
+        with self._input_gradients_skipped():
+            self._backward(self.loss.gradient(y, y_pred))  # type: ignore[union-attr]
         for layer in self.layers:
             if layer.trainable and layer.grads:
                 self.optimizer.apply(layer.params, layer.grads, key=layer.name)  # type: ignore
@@ -244,38 +264,30 @@ class Sequential:
         level = _progress.resolve_verbose(verbose)
         self._ensure_built(x_all[:1])
         history = History()
-        first = self.layers[0] if self.layers else None
-        saved = first.compute_input_gradient if first else True
-        if first:
-            first.compute_input_gradient = False  # no one needs d(loss)/d(input data)
         self.stop_training = False
         n = len(x_all)
         steps = math.ceil(n / batch_size)
-        try:
-            for epoch in range(initial_epoch, epochs):
-                order = _random.generator().permutation(n) if shuffle else None
-                for metric in self.metrics:
-                    metric.reset_state()
-                running = _metrics.Mean()
-                progress = _progress.Progress(steps, f"Epoch {epoch + 1}/{epochs}", level)
-                for index, size in self._batches(n, batch_size, order):
-                    loss = self.train_on_batch(x_all[index], y_all[index])
-                    running.update_state(loss, size)
-                    progress.update(1, self._logs(running))
-                logs = self._logs(running)
-                if validation_data is not None:
-                    values = self.evaluate(*validation_data, batch_size=max(batch_size, 256),
-                                           verbose=0, return_dict=True)
-                    logs.update({f"val_{k}": v for k, v in values.items()})
-                progress.close(logs)
-                history.append(epoch, logs)
-                if on_epoch_end is not None:
-                    on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
-        finally:
-            if first:
-                first.compute_input_gradient = saved
+        for epoch in range(initial_epoch, epochs):
+            order = _random.generator().permutation(n) if shuffle else None
+            for metric in self.metrics:
+                metric.reset_state()
+            running = _metrics.Mean()
+            progress = _progress.Progress(steps, f"Epoch {epoch + 1}/{epochs}", level)
+            for index, size in self._batches(n, batch_size, order):
+                loss = self.train_on_batch(x_all[index], y_all[index])
+                running.update_state(loss, size)
+                progress.update(1, self._logs(running))
+            logs = self._logs(running)
+            if validation_data is not None:
+                values = self.evaluate(*validation_data, batch_size=max(batch_size, 256),
+                                       verbose=0, return_dict=True)
+                logs.update({f"val_{k}": v for k, v in values.items()})
+            progress.close(logs)
+            history.append(epoch, logs)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
         return history
 
     def _logs(self, running: _metrics.Mean) -> dict[str, float]:

@@ -192,3 +192,21 @@ def test_fit_prints_nothing_with_verbose_0(capsys) -> None:
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=1, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_no_input_gradient_below_the_first_weights() -> None:
+    """The layers up to the first with weights skip d(loss)/d(input): nothing uses it."""
+    set_random_seed(0)
+    model = Sequential([layers.Flatten(), layers.Dense(4, activation="relu"),
+                        layers.Dense(3, activation="softmax")])
+    model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    x, y = np.random.default_rng(0).random((8, 2, 3)), np.arange(8) % 3
+    model.build(x.shape)
+    flatten, first, last = model.layers
+    calls = []
+    flatten.backward = lambda grad: calls.append(grad)  # type: ignore[method-assign]
+    before = first.params["kernel"].copy()
+    model.train_on_batch(x, y)
+    assert calls == []  # the loop stopped at the first Dense, which returned None
+    assert not np.array_equal(first.params["kernel"], before)  # its weights still learned
+    assert [layer.compute_input_gradient for layer in model.layers] == [True] * 3  # restored

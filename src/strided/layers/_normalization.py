@@ -144,6 +144,8 @@ class BatchNormalization(Layer):
             self.grads["gamma"] = sum_gx
         if self.center:
             self.grads["beta"] = sum_g
+        if not self.compute_input_gradient:
+            return None  # type: ignore[return-value]
         # with g' = gamma * g and scale = gamma * inv_std:
         # dx = (g' - mean(g') - x_hat * mean(g' x_hat)) * inv_std
         #    = scale * (g - mean(g)) - centred * scale * inv_std * mean(g x_hat)
