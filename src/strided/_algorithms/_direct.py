@@ -51,6 +51,12 @@ def _tap(array: np.ndarray, tap: tuple[int, ...], spec: ConvSpec, first_row: int
     ))
 
 
+def _work(spec: ConvSpec) -> int:
+    """Elements the passes stream: one pass over the output per tap and group channel."""
+    return (math.prod(spec.output_shape) * math.prod(spec.kernel_size)
+            * (spec.in_channels // spec.groups))
+
+
 def _blocks(spec: ConvSpec, itemsize: int) -> list[tuple[slice, slice]]:
     """Blocks of (batch, output rows) of about ``_BLOCK_BYTES`` of output each."""
     row = math.prod(spec.output_size[1:]) * spec.out_channels * itemsize
@@ -92,7 +98,7 @@ def _depthwise_planar(planar: np.ndarray, weight: np.ndarray, spec: ConvSpec,
                 np.multiply(view, factors[t], out=scratch)
                 out += scratch
 
-    each(work, ranges(n, max(THREADS, n * y[0].nbytes // _BLOCK_BYTES)))
+    each(work, ranges(n, max(THREADS, n * y[0].nbytes // _BLOCK_BYTES)), _work(spec))
     return np.moveaxis(y, 1, -1)
 
 
@@ -135,7 +141,7 @@ def _depthwise_planar_flat(planar: np.ndarray, weight: np.ndarray, spec: ConvSpe
         full = out.reshape(count, c, spec.output_size[0], *padded[1:])
         y[part] = full[(..., *crop)]
 
-    each(work, ranges(n, max(THREADS, n * y[0].nbytes // _BLOCK_BYTES)))
+    each(work, ranges(n, max(THREADS, n * y[0].nbytes // _BLOCK_BYTES)), _work(spec))
     return np.moveaxis(y, 1, -1)
 
 
@@ -155,7 +161,7 @@ def _depthwise_planar_grad_input(planar: np.ndarray, weight: np.ndarray, spec: C
             np.multiply(grad, factors[t], out=scratch)
             dx[(part, slice(None), *index)] += scratch
 
-    each(work, ranges(n, THREADS))  # whole images per thread: one image's taps overlap
+    each(work, ranges(n, THREADS), _work(spec))  # whole images per thread: one image's taps overlap
     crop = tuple(slice(lo, lo + size) for (lo, _), size in zip(spec.padding, spec.input_size))
     return np.moveaxis(dx[(slice(None), slice(None), *crop)], 1, -1)
 
@@ -243,7 +249,7 @@ def _depthwise_forward(x: np.ndarray, weight: np.ndarray, spec: ConvSpec,
         moved = [(o + rows.start * spec.stride[0], *rest) for o, *rest in offsets]
         _shifted_sum(x[batch], moved, weight, spec.stride, y[batch, rows])
 
-    each(work, _row_blocks(spec, spec.output_size, y.itemsize))
+    each(work, _row_blocks(spec, spec.output_size, y.itemsize), _work(spec))
     return y
 
 
@@ -260,7 +266,7 @@ def _depthwise_grad_input(dy: np.ndarray, weight: np.ndarray, spec: ConvSpec,
         moved = [(o + rows.start, *rest) for o, *rest in offsets]
         _shifted_sum(dy[batch], moved, weight, (1,) * spec.rank, dx[batch, rows])
 
-    each(work, _row_blocks(spec, spec.input_size, dx.itemsize))
+    each(work, _row_blocks(spec, spec.input_size, dx.itemsize), _work(spec))
     return dx
 
 
@@ -294,7 +300,7 @@ def _depthwise_grad_weight(x: np.ndarray, dy: np.ndarray, spec: ConvSpec, dtype:
     total = np.zeros((len(taps), spec.in_channels), dtype=dtype)
     parts = _image_parts(spec, dtype.itemsize)
     for start in range(0, len(parts), THREADS):
-        for partial in each(work, parts[start: start + THREADS]):
+        for partial in each(work, parts[start: start + THREADS], _work(spec)):
             total += partial
     return total.reshape(spec.weight_shape)
 
@@ -337,7 +343,7 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
                     np.multiply(source, factor, out=scratch)
                     out += scratch
 
-    each(work, _blocks(spec, y.itemsize))
+    each(work, _blocks(spec, y.itemsize), _work(spec))
     return y
 
 
@@ -382,7 +388,7 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
                         view[..., j] += (dy[images] * weight[t, j]).sum(axis=-1)
 
     # whole images per thread: the taps of one image overlap in dx
-    each(work, ranges(spec.batch, THREADS))
+    each(work, ranges(spec.batch, THREADS), _work(spec))
     crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(spec.padding, spec.input_size))
     return dx[(slice(None), *crop)]
 
@@ -421,6 +427,6 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
     total = np.zeros((len(taps), cg, g, og), dtype=dtype)
     parts = _blocks(spec, dtype.itemsize)
     for start in range(0, len(parts), THREADS):
-        for partial in each(work, parts[start: start + THREADS]):
+        for partial in each(work, parts[start: start + THREADS], _work(spec)):
             total += partial
     return total.reshape(spec.weight_shape)

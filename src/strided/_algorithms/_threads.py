@@ -159,10 +159,10 @@ def split(work: Callable[[slice], object], length: int, elements: int = 1 << 30)
     _run_parts(work, ranges(length, THREADS))
 
 
-def each(work: Callable[[Any], Any], items: list) -> list:
+def each(work: Callable[[Any], Any], items: list, elements: int = 1 << 30) -> list:
     """``[work(item) for item in items]``, the items cut into one run of neighbours per
-    thread."""
-    if THREADS == 1 or len(items) < 2 or _in_pool():
+    thread; ``elements`` is the size of the whole job, as for ``split``."""
+    if THREADS == 1 or len(items) < 2 or elements < _MIN_SPLIT or _in_pool():
         return [work(item) for item in items]
     runs = _run_parts(lambda part: [work(item) for item in items[part]],
                       ranges(len(items), THREADS))
