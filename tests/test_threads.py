@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from strided._algorithms import _threads
+from strided._algorithms import _threads, _workspace
 
 
 def test_split_runs_every_index_once_and_never_splits_twice() -> None:
@@ -30,6 +30,35 @@ def test_split_keeps_small_work_on_the_calling_thread() -> None:
     names = []
     _threads.split(lambda part: names.append(threading.current_thread().name), 100, 100)
     assert names == [threading.current_thread().name]
+
+
+def test_each_keeps_small_work_on_the_calling_thread() -> None:
+    names = []
+    _threads.each(lambda item: names.append(threading.current_thread().name), [1, 2, 3], 100)
+    assert names == [threading.current_thread().name] * 3
+
+
+@pytest.mark.parametrize(("batch", "rows", "per_row", "budget"), [
+    (16, 4, 479_000, 48 << 20),  # whole images: 16 = 12 + 4 fitted, 8 + 8 balanced
+    (16, 14, 406_000, 48 << 20),  # several images a block
+    (1, 14, 406_000, 48 << 20),  # one image: its rows split
+    (3, 9, 1 << 20, 4 << 20),  # images larger than a block: rows split, near-equal
+    (5, 3, 10, 1 << 30),  # everything fits one block
+])
+def test_blocks_cover_the_work_once_in_near_equal_blocks_under_the_budget(
+        batch: int, rows: int, per_row: int, budget: int) -> None:
+    parts = 2
+    found = _workspace.blocks(batch, rows, per_row, parts, budget)
+    seen = np.zeros((batch, rows), int)
+    for images, block_rows in found:
+        seen[images, block_rows] += 1
+    assert np.all(seen == 1)
+    sizes = [(b.stop - b.start) * (r.stop - r.start) for b, r in found]
+    assert max(sizes) * per_row <= max(budget // parts, per_row)
+    if batch * rows >= parts:
+        assert len(found) >= parts
+    if batch >= len(found):  # whole images: every thread's share within one image
+        assert max(sizes) - min(sizes) <= rows
 
 
 def test_each_returns_results_in_order_and_uses_the_calling_thread() -> None:

@@ -68,6 +68,7 @@ def slabs(batch: int, rows: int, bytes_per_row: int, budget: int | None = None
             yield slice(start, min(start + step, batch)), slice(0, rows)
         return
     step = max(1, budget // max(bytes_per_row, 1))
+    step = -(-rows // -(-rows // step))  # as many blocks, of near-equal sizes
     for n in range(batch):
         for start in range(0, rows, step):
             yield slice(n, n + 1), slice(start, min(start + step, rows))
@@ -75,16 +76,18 @@ def slabs(batch: int, rows: int, bytes_per_row: int, budget: int | None = None
 
 def blocks(batch: int, rows: int, bytes_per_row: int, parts: int, budget: int | None = None
            ) -> list[tuple[slice, slice]]:
-    """``slabs`` for ``parts`` threads at once: each under 1/parts of the budget, and at least
-    ``parts`` blocks when the work can be cut that fine (by image, else by rows)."""
+    """``slabs`` for ``parts`` threads at once: each under 1/parts of the budget, near-equal,
+    and a multiple of ``parts`` of them where the work can be cut that fine (by image, else
+    by rows), so that every thread gets the same share."""
     budget = WORKSPACE_BYTES if budget is None else min(budget, WORKSPACE_BYTES)
     found = list(slabs(batch, rows, bytes_per_row, max(budget // parts, 1)))
-    if len(found) >= parts or parts == 1 or batch * rows == 0:
+    if parts == 1 or batch * rows == 0:
         return found
-    if batch >= parts:
-        bounds = [batch * i // parts for i in range(parts + 1)]
+    count = -(-len(found) // parts) * parts
+    if batch >= count:
+        bounds = [batch * i // count for i in range(count + 1)]
         return [(slice(a, b), slice(0, rows)) for a, b in pairwise(bounds)]
-    per_image = -(-parts // batch)
+    per_image = -(-count // batch)
     bounds = [rows * i // per_image for i in range(per_image + 1)]
     return [(slice(n, n + 1), slice(a, b)) for n in range(batch)
             for a, b in pairwise(bounds) if b > a]
