@@ -202,7 +202,7 @@ def test_no_input_gradient_below_the_first_weights() -> None:
     model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
     x, y = np.random.default_rng(0).random((8, 2, 3)), np.arange(8) % 3
     model.build(x.shape)
-    flatten, first, last = model.layers
+    flatten, first, _ = model.layers
     calls = []
     flatten.backward = lambda grad: calls.append(grad)  # type: ignore[method-assign]
     before = first.params["kernel"].copy()

@@ -206,7 +206,8 @@ def _input_tiles(xs: np.ndarray, m: int, tile_rows: int, tile_cols: int) -> np.n
         first, last = rows.start or 0, tile_rows if rows.stop is None else rows.stop
         block = xs[images, m * first: m * last + 2]
         # rows of every tile: (n, r, W, C) each, then B^T along them
-        half = np.empty((a, *block[:, : m * (last - first): m].shape), dtype=xs.dtype)
+        half = scratch("winograd B^T d", (a, *block[:, : m * (last - first): m].shape),
+                       xs.dtype)
         transform = _b_t_4 if m == 4 else functools.partial(_apply, b_t)
         transform([block[:, s: s + m * (last - first): m] for s in range(a)], list(half))
         for i in range(a):
@@ -231,7 +232,8 @@ def _output_tiles_gemm(products: np.ndarray, y: np.ndarray, m: int) -> None:
     def work(images: slice, rows: slice) -> None:
         block = products[:, :, images, rows]
         count, row_count = block.shape[2:4]
-        tiles = both @ block.reshape(a * a, -1)  # (m*m, n * r * tw * O)
+        tiles = scratch("winograd Y", (m * m, block[0, 0].size), y.dtype)
+        np.matmul(both, block.reshape(a * a, -1), out=tiles)  # (m*m, n * r * tw * O)
         tiles = tiles.reshape(m, m, count, row_count, tile_cols, o)
         first = rows.start or 0
         target = y[images, m * first: m * (first + row_count)]
@@ -254,7 +256,7 @@ def _output_tiles(products: np.ndarray, y: np.ndarray, m: int) -> None:
         first, last = rows.start or 0, tile_rows if rows.stop is None else rows.stop
         block = products[:, :, images, first:last]
         target = y[images, m * first: m * last]
-        half = np.empty((m, a, *block.shape[2:]), dtype=y.dtype)  # A^T along tile rows
+        half = scratch("winograd A^T M", (m, a, *block.shape[2:]), y.dtype)  # along rows
         transform = _a_t_4 if m == 4 else functools.partial(_apply, a_t)
         for j in range(a):
             transform([block[i, j] for i in range(a)], [half[p, j] for p in range(m)])
