@@ -140,3 +140,39 @@ def test_cross_entropy_values_match_a_plain_formula() -> None:
     z = np.log(p)
     assert losses.SparseCategoricalCrossentropy(from_logits=True)([0, 2], z) == \
         pytest.approx(expected)
+
+
+def _max_pool_backward_loop(x: np.ndarray, g: np.ndarray, pool: int, stride: int,
+                            pad: tuple[int, int]) -> np.ndarray:
+    """Each window sends its gradient to its first maximum in row-major order (TensorFlow's
+    MaxPoolGrad), windows that overlap adding up: (N, H, W, C) loops."""
+    lo = pad[0]
+    dx = np.zeros_like(x)
+    h, w = x.shape[1:3]
+    for b, i, j, k in np.ndindex(*g.shape):
+        best, where = -np.inf, None
+        for p, q in np.ndindex(pool, pool):
+            r, s = i * stride + p - lo, j * stride + q - lo
+            if 0 <= r < h and 0 <= s < w and x[b, r, s, k] > best:
+                best, where = x[b, r, s, k], (b, r, s, k)
+        dx[where] += g[b, i, j, k]
+    return dx
+
+
+@pytest.mark.parametrize(("pool", "stride", "padding", "size"), [
+    (2, 2, "valid", 6),  # windows tile the input
+    (2, 2, "valid", 7),  # the last row and column belong to no window
+    (3, 2, "same", 7),  # overlapping windows, padded
+    (2, 2, "same", 5),  # padded, no overlap
+])
+def test_max_pool_gradient_goes_to_the_first_of_equal_maxima(pool: int, stride: int,
+                                                            padding: str, size: int) -> None:
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.normal(size=(2, size, size, 3)), 0)  # after a ReLU: ties at 0
+    x[0, :2, :2, 0] = 1.5  # a whole window of equal maxima
+    layer = layers.MaxPooling2D(pool, stride, padding=padding, dtype="float64")
+    y = layer(x, training=True)
+    g = rng.normal(size=y.shape)
+    pad = (0, 0) if padding == "valid" else layer._geometry((size, size))[0][0]
+    expected = _max_pool_backward_loop(x, g, pool, stride, pad)
+    np.testing.assert_allclose(layer.backward(g), expected, rtol=0, atol=1e-12)  # sum order
