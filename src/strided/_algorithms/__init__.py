@@ -65,8 +65,8 @@ def choose(spec: ConvSpec, dtype: np.dtype) -> ModuleType:
         return _direct
     if _winograd.supports(spec, dtype) is None and _winograd_pays(spec):
         return _winograd
-    if (_fft.supports(spec, dtype) is None and math.prod(spec.kernel_size) >= 49
-            and all(s == 1 for s in spec.stride)):
+    if (math.prod(spec.kernel_size) >= 49 and all(s == 1 for s in spec.stride)
+            and _fft.supports(spec, dtype) is None):
         return _fft
     return _im2col
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from .._spec import ConvSpec
 from . import _workspace
@@ -40,18 +40,14 @@ def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
 
 
 def windows(x_padded: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """The receptive field of every output pixel: (N, *P, C) -> (N, *OS, *K, C), a view."""
-    rank = spec.rank
-    spatial = tuple(range(1, rank + 1))
-    view = sliding_window_view(x_padded, spec.effective_kernel_size, axis=spatial)
-    # -> (N, *W, C, *Keff); take every stride-th window and every dilation-th tap
-    index = (
-        slice(None),
-        *(slice(None, (o - 1) * s + 1, s) for o, s in zip(spec.output_size, spec.stride)),
-        slice(None),
-        *(slice(None, None, d) for d in spec.dilation),
-    )
-    return np.moveaxis(view[index], rank + 1, -1)  # -> (N, *OS, *K, C)
+    """The receptive field of every output pixel: (N, *P, C) -> (N, *OS, *K, C), a read-only
+    view: output pixel ``o`` and tap ``k`` read padded pixel ``o * stride + k * dilation``."""
+    spatial = x_padded.strides[1:-1]
+    return as_strided(
+        x_padded, (x_padded.shape[0], *spec.output_size, *spec.kernel_size, x_padded.shape[-1]),
+        (x_padded.strides[0], *(s * step for s, step in zip(spec.stride, spatial)),
+         *(d * step for d, step in zip(spec.dilation, spatial)), x_padded.strides[-1]),
+        writeable=False)
 
 
 def _grouped_weight(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -82,7 +78,8 @@ def _columns(window_slab: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """(n, *os, *K, C) view -> (g, M, kk * cg) contiguous columns."""
     g = spec.groups
     by_group = window_slab.reshape(*window_slab.shape[:-1], g, spec.in_channels // g)
-    moved = np.moveaxis(by_group, -2, 0)  # -> (g, n, *os, *K, cg)
+    moved = by_group[None, ..., 0, :] if g == 1 else np.moveaxis(by_group, -2, 0)
+    # -> (g, n, *os, *K, cg)
     grouped = _buffer("columns", moved.shape, moved.dtype)
     np.copyto(grouped, moved)
     return grouped.reshape(g, -1, math.prod(spec.kernel_size) * (spec.in_channels // g))
