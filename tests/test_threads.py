@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from strided._algorithms import _threads, _workspace
+from strided._spec import make_spec
 
 
 def test_split_runs_every_index_once_and_never_splits_twice() -> None:
@@ -114,3 +115,15 @@ def test_blas_on_one_thread_restores_the_setting_after_nested_blocks() -> None:
             assert get_threads() == 1
         assert get_threads() == 1
     assert get_threads() == before
+
+
+def test_zero_padded_reuses_its_buffer_with_clean_borders() -> None:
+    """The padded copy lives in a reused buffer: a later call must not see an earlier one's
+    values in its borders, even where the earlier interior lay."""
+    first = make_spec("t", (2, 5, 6, 3), (3, 3, 3, 4), rank=2, padding=((2, 1), (0, 3)))
+    second = make_spec("t", (2, 5, 6, 3), (3, 3, 3, 4), rank=2, padding=((1, 2), (3, 0)))
+    for spec, value in ((first, 7.0), (second, 5.0), (first, 3.0)):
+        x = np.full((2, 5, 6, 3), value)
+        padded = _threads.zero_padded(x, spec)
+        expected = np.pad(x, [(0, 0), *spec.padding, (0, 0)])
+        np.testing.assert_array_equal(padded, expected)

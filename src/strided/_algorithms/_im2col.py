@@ -31,7 +31,7 @@ from .._spec import ConvSpec
 from . import _workspace
 from ._adjoint import input_gradient_as_forward
 from ._threads import THREADS, each, owns_cores, ranges, zero_padded
-from ._workspace import blocks, empty_safe, scratch
+from ._workspace import blocks, buffer, empty_safe
 
 
 def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
@@ -58,18 +58,6 @@ def _grouped_weight(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     return np.moveaxis(w, 2, 0).reshape(g, -1, spec.out_channels // g)
 
 
-#: Column buffers up to this size are kept per thread between calls (``scratch``): a fresh
-#: array is mapped from the OS page by page, which costs as much as the gather itself.
-_REUSE_BYTES = 8 << 20
-
-
-def _buffer(key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """An uninitialised scratch array, reused between calls when small."""
-    if math.prod(shape) * dtype.itemsize <= _REUSE_BYTES:
-        return scratch(f"im2col.{key}", shape, dtype)
-    return np.empty(shape, dtype=dtype)
-
-
 #: Up to this many input channels, the input gradient scatters tap-major columns.
 _FEW_CHANNELS = 4
 
@@ -80,7 +68,7 @@ def _columns(window_slab: np.ndarray, spec: ConvSpec) -> np.ndarray:
     by_group = window_slab.reshape(*window_slab.shape[:-1], g, spec.in_channels // g)
     moved = by_group[None, ..., 0, :] if g == 1 else np.moveaxis(by_group, -2, 0)
     # -> (g, n, *os, *K, cg)
-    grouped = _buffer("columns", moved.shape, moved.dtype)
+    grouped = buffer("im2col.columns", moved.shape, moved.dtype)
     np.copyto(grouped, moved)
     return grouped.reshape(g, -1, math.prod(spec.kernel_size) * (spec.in_channels // g))
 
@@ -92,7 +80,7 @@ def _tap_major(window_slab: np.ndarray, spec: ConvSpec) -> np.ndarray:
     element at a time (a last axis of length 1), about twice as slow.
     """
     kk = math.prod(spec.kernel_size)
-    columns = _buffer("columns", (kk, *window_slab.shape[:1 + spec.rank]), window_slab.dtype)
+    columns = buffer("im2col.columns", (kk, *window_slab.shape[:1 + spec.rank]), window_slab.dtype)
     for t, tap in enumerate(np.ndindex(*spec.kernel_size)):
         columns[t] = window_slab[(Ellipsis, *tap, 0)]
     return columns.reshape(kk, -1)
@@ -175,7 +163,9 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
             columns_t = _tap_major(view[batch, rows], spec)  # (kk, M)
         else:
             columns_t = _columns(view[batch, rows], spec)[0].T  # (K, M), a view
-        product = np.matmul(weight[0].T, columns_t)  # (O, M): its rows run along pixels
+        product = np.matmul(weight[0].T, columns_t,  # (O, M): its rows run along pixels
+                            out=buffer("im2col.product", (weight.shape[2], columns_t.shape[1]),
+                                       dtype))
         target = y_planes[batch, :, rows]  # (n, O, r, *OS[1:])
         shape = (spec.out_channels, target.shape[0], *target.shape[2:])
         target[...] = np.moveaxis(product.reshape(shape), 0, 1)
@@ -268,7 +258,8 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
         """Few input channels: tap-major columns (kk * C, M), one add per tap and channel,
         each running along output pixels instead of along C channels."""
         grad = grad_output[batch, rows]
-        columns = _buffer("columns", (weight_t.shape[2], grad.size // weight_t.shape[1]), dtype)
+        columns = buffer("im2col.columns",
+                         (weight_t.shape[2], grad.size // weight_t.shape[1]), dtype)
         np.matmul(weight_t[0].T, grad.reshape(-1, weight_t.shape[1]).T, out=columns)
         columns = columns.reshape(-1, spec.in_channels, *grad.shape[:-1])
         sizes = grad.shape[1:-1]

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .._spec import ConvSpec
+from ._workspace import buffer
 
 #: Threads used for element-wise work: the CPUs this process may run on.
 THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
@@ -231,16 +232,23 @@ def contiguous(x: np.ndarray) -> np.ndarray:
 def zero_padded(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """Zero-padded (N, *P, C) copy of ``x`` (N, *S, C); cheaper than ``np.pad``.
 
-    Without padding, ``x`` itself, unless it is a channels-first view: then a contiguous
-    copy, since every later gather would otherwise read one channel per cache line.
+    The copy is a reused scratch array (``buffer``), valid until the next call on this
+    thread.  Without padding, ``x`` itself, unless it is a channels-first view: then a
+    contiguous copy, since every later gather would otherwise read one channel per cache line.
     """
     if not any(lo or hi for lo, hi in spec.padding):
         return contiguous(x)
-    padded = np.zeros((x.shape[0], *spec.padded_size, x.shape[-1]), dtype=x.dtype)
+    padded = buffer("zero padded", (x.shape[0], *spec.padded_size, x.shape[-1]), x.dtype)
     interior = tuple(slice(lo, lo + n) for (lo, _), n in zip(spec.padding, x.shape[1:-1]))
+    borders = [(slice(None),) * axis + (edge,)
+               for axis, ((lo, hi), size) in enumerate(zip(spec.padding, spec.padded_size), 1)
+               for edge in (slice(0, lo), slice(size - hi, size))]
 
     def work(images: slice) -> None:  # a transposing copy when x is a channels-first view
-        padded[(images, *interior)] = x[images]
+        part = padded[images]
+        part[(slice(None), *interior)] = x[images]
+        for border in borders:  # a reused buffer holds old values there
+            part[border] = 0
 
     split(work, x.shape[0], x.size)
     return padded

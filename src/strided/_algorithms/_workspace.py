@@ -125,6 +125,19 @@ def scratch(key: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndar
     return buffer[:nbytes].view(dtype).reshape(shape)
 
 
+#: ``buffer`` keeps arrays up to this size per thread between calls: a fresh array is mapped
+#: from the OS page by page, which can cost more than the work done in it.
+_REUSE_BYTES = 8 << 20
+
+
+def buffer(key: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+    """An uninitialised scratch array: reused between calls (``scratch``) when small, else
+    fresh, so that large ones do not stay allocated."""
+    if math.prod(shape) * np.dtype(dtype).itemsize <= _REUSE_BYTES:
+        return scratch(key, shape, dtype)
+    return np.empty(shape, dtype=dtype)
+
+
 def release_scratch() -> None:
     """Free this thread's ``scratch`` buffers (they are allocated again when next needed)."""
     _buffers.__dict__.pop("store", None)
