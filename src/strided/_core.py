@@ -74,13 +74,16 @@ def _from_canonical(y: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 
 def _weight_to_canonical(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """OIHW -> HWIO when the caller's weight is PyTorch's; a view."""
+    """OIHW -> HWIO when the caller's weight is PyTorch's; a view (the algorithms copy what
+    they need, each in the order that is cheap from this one)."""
     if spec.weight_format == "HWIO":
         return w
     return np.moveaxis(w, (0, 1), (-1, -2))
 
 
 def _weight_from_canonical(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """HWIO -> OIHW, contiguous; quick when ``w`` is a view of an (O, *K, C/g) array, as the
+    algorithms return it for PyTorch's layout."""
     if spec.weight_format == "HWIO":
         return w
     return np.ascontiguousarray(np.moveaxis(w, (-1, -2), (0, 1)))

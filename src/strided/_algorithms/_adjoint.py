@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .._spec import ConvSpec
+from ._workspace import WEIGHT_BYTES, kept_copy
 
 
 def input_gradient_as_forward(
@@ -30,7 +31,14 @@ def input_gradient_as_forward(
     # (*K, cg, g, og) -> (*K, og, g, cg): in group gi, output channel j reads input channel i
     swapped = rotated.reshape(*spec.kernel_size, cg, g, og).transpose(
         *range(rank), rank + 2, rank + 1, rank)
-    weight = np.ascontiguousarray(swapped).reshape(*spec.kernel_size, og, spec.in_channels)
+    if g == 1 and w.strides[-1] < w.strides[-2]:
+        # HWIO in memory: copy to (C, *K, O), runs of O, and hand the GEMM a transposed view,
+        # rather than transpose every tap's (C, O) block (4.7 ms for 3x3x512x512 in NumPy)
+        base = kept_copy("adjoint weight", np.moveaxis(swapped, -1, 0), WEIGHT_BYTES)
+        weight = np.moveaxis(base, 0, -1)  # (C, *K, O, 1) -> (*K, O, 1, C)
+    else:
+        weight = kept_copy("adjoint weight", swapped, WEIGHT_BYTES)
+    weight = weight.reshape(*spec.kernel_size, og, spec.in_channels)
     reach = [d * (k - 1) for k, d in zip(spec.kernel_size, spec.dilation)]
     pads = tuple((r - lo, r - hi) for (lo, hi), r in zip(spec.padding, reach))
     crop = any(lo < 0 or hi < 0 for lo, hi in pads)

@@ -334,9 +334,20 @@ def _padded_block(x: np.ndarray, spec: ConvSpec, rows: slice, m: int, tile_cols:
 
 
 def _weight_tiles(w: np.ndarray, m: int) -> np.ndarray:
-    """U = G g G^T as one product: kron(G, G) (a*a, 9) @ g (9, C*O) -> (a*a, C, O)."""
+    """U = G g G^T as one product: kron(G, G) (a*a, 9) @ g (9, C*O) -> (a*a, C, O).
+
+    A kernel whose output channels are outermost in memory (PyTorch's layout, or the
+    adjoint's) is transformed as it lies, (O, 9, C), and U returned as a (a*a, C, O) view:
+    the GEMMs read it transposed, and no transposing copy of the kernel is made.
+    """
     g = MATRICES[m][1]
     both = np.kron(g, g).astype(w.dtype)
+    if w.strides[-1] > max(w.strides[:-1]):
+        by_output = np.ascontiguousarray(np.moveaxis(w, -1, 0)).reshape(
+            w.shape[-1], 9, w.shape[-2])  # (O, 9, C): small transposes at most
+        u = scratch("winograd U", (both.shape[0], *by_output.shape[::2]), w.dtype)
+        np.matmul(both, by_output, out=u.transpose(1, 0, 2))  # (a*a, O, C) in memory
+        return u.transpose(0, 2, 1)
     flat = np.ascontiguousarray(w).reshape(9, -1)
     u = scratch("winograd U", (both.shape[0], flat.shape[1]), w.dtype)
     return matmul(both, flat, u).reshape(-1, *w.shape[2:])

@@ -130,12 +130,24 @@ def scratch(key: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndar
 _REUSE_BYTES = 8 << 20
 
 
-def buffer(key: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
-    """An uninitialised scratch array: reused between calls (``scratch``) when small, else
-    fresh, so that large ones do not stay allocated."""
-    if math.prod(shape) * np.dtype(dtype).itemsize <= _REUSE_BYTES:
+def buffer(key: str, shape: tuple[int, ...], dtype: np.dtype | type,
+           keep_up_to: int = _REUSE_BYTES) -> np.ndarray:
+    """An uninitialised scratch array: reused between calls (``scratch``) up to
+    ``keep_up_to`` bytes, else fresh, so that large ones do not stay allocated."""
+    if math.prod(shape) * np.dtype(dtype).itemsize <= keep_up_to:
         return scratch(key, shape, dtype)
     return np.empty(shape, dtype=dtype)
+
+
+#: Kernel copies up to this size are kept (``kept_copy``): a 3x3x512x512 kernel is 9 MB.
+WEIGHT_BYTES = 32 << 20
+
+
+def kept_copy(key: str, source: np.ndarray, keep_up_to: int = _REUSE_BYTES) -> np.ndarray:
+    """A C-contiguous copy of ``source`` in ``buffer(key, ...)``."""
+    copy = buffer(key, source.shape, source.dtype, keep_up_to)
+    np.copyto(copy, source)
+    return copy
 
 
 def release_scratch() -> None:
