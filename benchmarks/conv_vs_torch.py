@@ -42,7 +42,7 @@ import strided
 from strided import _core
 from strided._algorithms import ALGORITHMS, choose
 from strided._algorithms._threads import THREADS
-from strided._algorithms._workspace import WORKSPACE_BYTES, release_scratch
+from strided._algorithms._workspace import WORKSPACE_BYTES
 from strided._spec import make_spec
 
 # name, N, H, W, Cin, Cout, kernel, stride, padding, dilation, groups
@@ -273,7 +273,7 @@ def memory() -> list[dict]:
             call = layer.strided_nhwc("forward", algorithm=name) if layer.groups == 1 else (
                 lambda name=name, layer=layer: _core.convolve(layer.x, layer.w, layer.spec,
                                                               algorithm=name))
-            release_scratch()  # count the scratch buffers an algorithm keeps between calls
+            strided.release_workspace()  # count the buffers an algorithm keeps between calls
             tracemalloc.start()
             call()
             peak = tracemalloc.get_traced_memory()[1]

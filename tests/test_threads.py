@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+import strided
 from strided._algorithms import _threads, _workspace
 from strided._spec import make_spec
 
@@ -127,3 +128,14 @@ def test_zero_padded_reuses_its_buffer_with_clean_borders() -> None:
         padded = _threads.zero_padded(x, spec)
         expected = np.pad(x, [(0, 0), *spec.padding, (0, 0)])
         np.testing.assert_array_equal(padded, expected)
+
+
+def test_release_workspace_empties_every_threads_buffers() -> None:
+    x = np.ones((8, 32, 32, 16))  # large enough for both threads to gather columns
+    strided.nn.conv2d(x, np.ones((3, 3, 16, 16)), 1, "SAME", algorithm="im2col")
+    used = [store for store in _workspace._stores.values() if store]
+    assert len(used) >= _threads.THREADS  # the calling thread's and the pool's
+    strided.release_workspace()
+    assert all(len(store) == 0 for store in _workspace._stores.values())
+    y = strided.nn.conv2d(x, np.ones((3, 3, 16, 16)), 1, "SAME", algorithm="im2col")
+    assert y[0, 5, 5, 0] == 9 * 16  # made again when needed

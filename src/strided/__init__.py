@@ -28,7 +28,7 @@ from . import (
     tools,
 )
 from ._algorithms import ALGORITHMS as _ALGORITHMS
-from ._algorithms._workspace import get_workspace_limit, workspace_limit
+from ._algorithms._workspace import get_workspace_limit, release_workspace, workspace_limit
 from ._random import set_random_seed
 from ._spec import ConvSpec, output_shape, same_padding
 from .models import Sequential
@@ -56,6 +56,7 @@ __all__ = [
     "nn",
     "optimizers",
     "output_shape",
+    "release_workspace",
     "same_padding",
     "set_random_seed",
     "signal",

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import math
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from itertools import pairwise
 from typing import Any
@@ -105,7 +106,14 @@ def empty_safe(shape: str) -> Callable[[Callable[..., np.ndarray]], Callable[...
     return decorate
 
 
+class _Store(dict):
+    """One thread's scratch buffers by key (a dict that can be referred to weakly)."""
+
+
 _buffers = threading.local()
+#: Every live thread's store, so that ``release_workspace`` can empty them all.
+_stores: weakref.WeakValueDictionary[int, _Store] = weakref.WeakValueDictionary()
+_stores_lock = threading.Lock()
 
 
 def scratch(key: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
@@ -117,7 +125,11 @@ def scratch(key: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndar
     callers never return them and never use one key twice at a time.
     """
     nbytes = math.prod(shape) * np.dtype(dtype).itemsize
-    store: dict[str, np.ndarray] = _buffers.__dict__.setdefault("store", {})
+    store = getattr(_buffers, "store", None)
+    if store is None:
+        store = _buffers.store = _Store()
+        with _stores_lock:
+            _stores[id(store)] = store
     buffer = store.get(key)
     if buffer is None or buffer.nbytes < nbytes:
         store.pop(key, None)
@@ -150,6 +162,20 @@ def kept_copy(key: str, source: np.ndarray, keep_up_to: int = _REUSE_BYTES) -> n
     return copy
 
 
-def release_scratch() -> None:
-    """Free this thread's ``scratch`` buffers (they are allocated again when next needed)."""
-    _buffers.__dict__.pop("store", None)
+def release_workspace() -> None:
+    """Free the scratch buffers that the algorithms keep between calls, on every thread.
+
+    Each thread keeps its larger work arrays (padded inputs, im2col columns, Winograd tiles,
+    kernel copies) for the next call, because mapping fresh memory from the OS costs more
+    than the work done in it; together they stay under about the workspace limit per thread.
+    They are made again when next needed.
+
+    Examples
+    --------
+    >>> import numpy as np, strided
+    >>> y = strided.nn.conv2d(np.ones((1, 8, 8, 3)), np.ones((3, 3, 3, 4)), 1, "SAME")
+    >>> strided.release_workspace()
+    """
+    with _stores_lock:
+        for store in list(_stores.values()):
+            store.clear()
