@@ -82,8 +82,8 @@ def _weight_to_canonical(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 
 def _weight_from_canonical(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """HWIO -> OIHW, contiguous; quick when ``w`` is a view of an (O, *K, C/g) array, as the
-    algorithms return it for PyTorch's layout."""
+    """HWIO -> OIHW, contiguous; quick when ``w`` is a view of an (O, *K, C/g) array, as
+    im2col's weight gradient is for PyTorch's layout."""
     if spec.weight_format == "HWIO":
         return w
     return np.ascontiguousarray(np.moveaxis(w, (-1, -2), (0, 1)))
