@@ -4,8 +4,8 @@ For every layer and each of forward, input gradient and weight gradient, this ti
 ``strided`` on its two faces (``strided.nn`` NHWC, ``strided.functional`` / ``strided.grad``
 NCHW) and PyTorch in the faster of its two memory formats (NCHW contiguous or
 ``channels_last``), float32, both on the same threads, and prints milliseconds (median of
-three interleaved rounds of ``--repeats`` runs back to back after a warm-up, each call's
-block after an idle pause so that one library's idle-spinning threads do not slow the
+three interleaved rounds of ``--repeats`` runs back to back after 50 ms of warm-up runs, each
+call's block after an idle pause so that one library's idle-spinning threads do not slow the
 next), GFLOP/s and the ratio strided / PyTorch, then geometric means.  It also times the
 1-channel image filter against ``scipy.ndimage.correlate``, how time grows with batch and
 image size on one 3x3 layer, and the extra memory (``tracemalloc`` peak) of every algorithm.
@@ -68,20 +68,27 @@ PASSES = ("forward", "grad_input", "grad_weight")
 #: Seconds of idle before each call's block of runs: OpenMP and OpenBLAS worker threads
 #: busy-wait for a while after their work, and would otherwise steal the cores from the next.
 PAUSE = 0.05
+#: Seconds each call's block warms up for (at least one run): after the pause, the idle
+#: second core runs a split call up to 2x slower for some 20 ms (lecture CIFAR layer: 1.3-1.6
+#: ms against 0.7-0.8 ms back to back), a state no training loop or filter pipeline is in.
+WARMUP = 0.05
 #: Interleaved rounds of back-to-back runs per call.
 ROUNDS = 3
 
 
 def median_ms(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     """Median milliseconds of each call over ``ROUNDS`` rounds: in each round every call, after
-    a pause and a warm-up, runs ``repeats`` times back to back (as ``torch.utils.benchmark``
-    times); the rounds interleave the calls, so that a slow spell of the shared machine,
-    which lasts seconds, falls on every library alike."""
+    a pause and ``WARMUP`` seconds of warm-up runs, runs ``repeats`` times back to back (as
+    ``torch.utils.benchmark`` times); the rounds interleave the calls, so that a slow spell of
+    the shared machine, which lasts seconds, falls on every library alike."""
     times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(ROUNDS):
         for name, call in calls.items():
             time.sleep(PAUSE)
+            warm_until = time.perf_counter() + WARMUP
             call()
+            while time.perf_counter() < warm_until:
+                call()
             for _ in range(repeats):
                 start = time.perf_counter()
                 call()
