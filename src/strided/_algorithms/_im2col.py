@@ -208,16 +208,14 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
 
     # for a caller with PyTorch's (O, C/g, *K) weights, the products are turned around,
     # (og, M) @ (M, K), so that the result needs no transposing copy of the whole kernel
-    turned = spec.weight_format == "OIHW"
+    # (one input channel keeps (kk, M) @ (M, O): twice as fast, and its kernel is small)
+    turned = spec.weight_format == "OIHW" and spec.in_channels > 1
 
     def work(block: tuple[slice, slice]) -> np.ndarray:
         batch, rows = block
         grad = _by_group(grad_output[batch, rows], spec)  # (g, M, og)
         if spec.in_channels == 1:
-            columns_t = _tap_major(view[batch, rows], spec)  # (kk, M)
-            if turned:
-                return (grad[0].T @ columns_t.T)[None]
-            return (columns_t @ grad[0])[None]
+            return (_tap_major(view[batch, rows], spec) @ grad[0])[None]  # (kk, M) @ (M, O)
         columns = _columns(view[batch, rows], spec)
         if turned:
             return _grouped_matmul(grad.transpose(0, 2, 1), columns)  # (g, og, K)
