@@ -139,3 +139,10 @@ def test_release_workspace_empties_every_threads_buffers() -> None:
     assert all(len(store) == 0 for store in _workspace._stores.values())
     y = strided.nn.conv2d(x, np.ones((3, 3, 16, 16)), 1, "SAME", algorithm="im2col")
     assert y[0, 5, 5, 0] == 9 * 16  # made again when needed
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 9])
+def test_total_adds_every_items_result_once(count: int) -> None:
+    items = list(range(count))
+    result = _threads.total(lambda item: np.full(3, 10 ** item, dtype=np.int64), items)
+    assert result.tolist() == [sum(10 ** item for item in items)] * 3

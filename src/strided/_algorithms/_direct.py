@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from .._spec import ConvSpec
-from ._threads import THREADS, each, owns_cores, ranges, zero_padded
+from ._threads import THREADS, each, owns_cores, ranges, total, zero_padded
 from ._workspace import blocks, empty_safe
 
 #: Bytes of output one block works on: small enough to stay in a core's cache.
@@ -297,12 +297,8 @@ def _depthwise_grad_weight(x: np.ndarray, dy: np.ndarray, spec: ConvSpec, dtype:
             dw[t] = np.einsum(x[src], axes, dy[dst], axes, [channel])
         return dw
 
-    total = np.zeros((len(taps), spec.in_channels), dtype=dtype)
-    parts = _image_parts(spec, dtype.itemsize)
-    for start in range(0, len(parts), THREADS):
-        for partial in each(work, parts[start: start + THREADS], _work(spec)):
-            total += partial
-    return total.reshape(spec.weight_shape)
+    return total(work, _image_parts(spec, dtype.itemsize), _work(spec)).reshape(
+        spec.weight_shape)
 
 
 @empty_safe("output_shape")
@@ -424,9 +420,4 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
                     dw[t, j] = (view[..., j, None] * grad).sum(axis=axes)
         return dw
 
-    total = np.zeros((len(taps), cg, g, og), dtype=dtype)
-    parts = _blocks(spec, dtype.itemsize)
-    for start in range(0, len(parts), THREADS):
-        for partial in each(work, parts[start: start + THREADS], _work(spec)):
-            total += partial
-    return total.reshape(spec.weight_shape)
+    return total(work, _blocks(spec, dtype.itemsize), _work(spec)).reshape(spec.weight_shape)

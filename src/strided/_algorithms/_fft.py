@@ -27,7 +27,7 @@ import numpy as np
 
 from .._spec import ConvSpec
 from . import _workspace
-from ._threads import THREADS, each, owns_cores
+from ._threads import THREADS, each, owns_cores, total
 from ._workspace import blocks, empty_safe
 
 
@@ -231,12 +231,7 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
         dyf = _per_frequency(_rfftn(upsampled, lengths, _axes(spec)), images)
         return np.matmul(xf.transpose(0, 2, 1), dyf.conj())  # (F, C, O)
 
-    parts = _images(spec, lengths)
-    dwf = None
-    for start in range(0, len(parts), THREADS):  # at most THREADS partial spectra alive
-        for partial in each(work, parts[start: start + THREADS]):
-            dwf = partial if dwf is None else dwf + partial
+    dwf = total(work, _images(spec, lengths))  # at least one image: empty inputs never come
     frequencies = (*lengths[:-1], lengths[-1] // 2 + 1)
-    assert dwf is not None  # at least one image: empty inputs never get here
     taps = _kernel_taps(dwf.reshape(*frequencies, *dwf.shape[1:]), spec, lengths)
     return np.ascontiguousarray(taps, dtype=dtype).reshape(spec.weight_shape)

@@ -30,7 +30,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._spec import ConvSpec
 from . import _workspace
 from ._adjoint import input_gradient_as_forward
-from ._threads import THREADS, each, owns_cores, ranges, zero_padded
+from ._threads import THREADS, each, owns_cores, total, zero_padded
 from ._workspace import WEIGHT_BYTES, blocks, buffer, empty_safe, kept_copy
 
 
@@ -221,17 +221,9 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
             return _grouped_matmul(grad.transpose(0, 2, 1), columns)  # (g, og, K)
         return _grouped_matmul(columns.transpose(0, 2, 1), grad)  # (g, K, og)
 
-    def run(blocks_of_thread: list[tuple[slice, slice]]) -> np.ndarray:
-        """The sum of one thread's blocks: THREADS partial sums alive at most."""
-        total = work(blocks_of_thread[0])
-        for block in blocks_of_thread[1:]:
-            total += work(block)
-        return total
-
     # blocks in cache, but several times the partial product each adds
     partial = math.prod(spec.kernel_size) * cg * spec.out_channels * x.itemsize
-    parts = _blocks(spec, x.itemsize, max(_CACHED_BYTES, 4 * partial))
-    dw = sum(each(run, [parts[run_] for run_ in ranges(len(parts), THREADS)]))
+    dw = total(work, _blocks(spec, x.itemsize, max(_CACHED_BYTES, 4 * partial)))
     if turned:
         dw = dw.transpose(0, 2, 1)  # a view of the (g, og, K) products
     dw = dw.reshape(g, *spec.kernel_size, cg, og)

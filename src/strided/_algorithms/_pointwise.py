@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._spec import ConvSpec
-from ._threads import THREADS, each, matmul, owns_cores, ranges, split
+from ._threads import THREADS, matmul, owns_cores, ranges, split, total
 from ._workspace import empty_safe
 
 
@@ -117,13 +117,8 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
     dtype = np.result_type(x, grad_output)
     planar_x, planar_dy = _channels_first(x), _channels_first(grad_output)
     if g == 1 and _unit_stride(spec) and planar_x is not None and planar_dy is not None:
-        def per_image(part: slice) -> np.ndarray:
-            total = np.zeros((cg, og), dtype=dtype)
-            for n in range(part.start, part.stop):
-                total += planar_x[n] @ planar_dy[n].T
-            return total
-        partials = each(per_image, ranges(spec.batch, THREADS))
-        return np.asarray(sum(partials), dtype=dtype).reshape(spec.weight_shape)
+        dw = total(lambda n: planar_x[n] @ planar_dy[n].T, list(range(spec.batch)))
+        return np.asarray(dw, dtype=dtype).reshape(spec.weight_shape)
     a = _rows(_picked(x, spec))
     dy = _rows(grad_output)
 
@@ -134,7 +129,7 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
         return dw
 
     parts = ranges(a.shape[0], THREADS if a.size > 1 << 15 else 1)
-    dw = sum(each(work, parts)) if parts else np.zeros((cg, g, og), dtype=dtype)
+    dw = total(work, parts) if parts else np.zeros((cg, g, og), dtype=dtype)
     return np.asarray(dw, dtype=dtype).reshape((1,) * spec.rank + (cg, spec.out_channels))
 
 

@@ -170,6 +170,23 @@ def each(work: Callable[[Any], Any], items: list, elements: int = 1 << 30) -> li
     return [result for run in runs for result in run]
 
 
+def total(work: Callable[[Any], np.ndarray], items: list, elements: int = 1 << 30
+          ) -> np.ndarray:
+    """``sum(work(item) for item in items)``, each thread adding up its own run of items, so
+    that at most ``THREADS`` partial sums are alive; ``elements`` as for ``split``."""
+    def run(part: slice) -> np.ndarray:
+        result = work(items[part.start])
+        for item in items[part.start + 1: part.stop]:
+            result += work(item)
+        return result
+
+    partials = each(run, ranges(len(items), THREADS), elements)
+    result = partials[0]
+    for partial in partials[1:]:
+        result += partial
+    return result
+
+
 #: Multiply-adds that cost as much as streaming one element: a core does about 50 G of the
 #: first and 1.5 G of the second per second here.
 _MACS_PER_ELEMENT = 32
