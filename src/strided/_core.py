@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _algorithms
-from ._algorithms._threads import split
+from ._algorithms._threads import contiguous
 from ._padding import pad, pad_adjoint
 from ._spec import ConvSpec
 
@@ -61,16 +61,7 @@ def _from_canonical(y: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """(N, *S, C) -> the caller's layout, contiguous (a transposing copy on both cores)."""
     if spec.data_format == "channels_last":
         return y
-    moved = np.moveaxis(y, -1, 1)
-    if moved.flags.c_contiguous:
-        return moved
-    out = np.empty(moved.shape, dtype=moved.dtype)
-
-    def work(images: slice) -> None:
-        np.copyto(out[images], moved[images])
-
-    split(work, moved.shape[0], moved.size)
-    return out
+    return contiguous(np.moveaxis(y, -1, 1))
 
 
 def _weight_to_canonical(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
