@@ -44,7 +44,7 @@ import numpy as np
 from .._spec import ConvSpec
 from ._adjoint import input_gradient_as_forward
 from ._threads import THREADS, matmul, matmul_stack, owns_cores, split
-from ._workspace import empty_safe, scratch, slabs
+from ._workspace import empty_safe, output_major, scratch, slabs
 
 # F(4x4, 3x3), interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray, section 4.2).
 B_T_4 = np.array([
@@ -342,9 +342,9 @@ def _weight_tiles(w: np.ndarray, m: int) -> np.ndarray:
     """
     g = MATRICES[m][1]
     both = np.kron(g, g).astype(w.dtype)
-    if w.strides[-1] > max(w.strides[:-1]):
-        by_output = np.ascontiguousarray(np.moveaxis(w, -1, 0)).reshape(
-            w.shape[-1], 9, w.shape[-2])  # (O, 9, C): small transposes at most
+    by_output = output_major(w)
+    if by_output is not None:
+        by_output = by_output.reshape(w.shape[-1], 9, w.shape[-2])  # (O, 9, C)
         u = scratch("winograd U", (both.shape[0], *by_output.shape[::2]), w.dtype)
         np.matmul(both, by_output, out=u.transpose(1, 0, 2))  # (a*a, O, C) in memory
         return u.transpose(0, 2, 1)
