@@ -41,8 +41,8 @@ import torch.nn.functional as F
 import strided
 from strided import _core
 from strided._algorithms import ALGORITHMS, choose
-from strided._algorithms._threads import THREADS
-from strided._algorithms._workspace import WORKSPACE_BYTES
+from strided._runtime._threads import THREADS
+from strided._runtime._workspace import WORKSPACE_BYTES
 from suite import PASSES, SUITE, Layer
 
 #: Seconds of idle before each call's block of runs: OpenMP and OpenBLAS worker threads

@@ -32,6 +32,38 @@ SUITE = [
     ("large kernel", 4, 64, 64, 16, 16, 11, 1, "SAME", 1, 1),
     ("image filter", 1, 2048, 2048, 1, 1, 5, 1, "SAME", 1, 1),
 ]
+#: Drawn once (numpy.random.default_rng(20261201)) from realistic ranges: batch 1-64, side
+#: 7-224, channels 1-512, kernel 1-7, stride 1-2, dilation 1-2, groups 1 or depthwise, 5 MFLOP
+#: to 8 GFLOP.  ``choose`` is not tuned on these: they check that it carries over.
+HELD_OUT = [
+    ("held-out 1", 4, 56, 56, 32, 512, 3, 1, 1, 1, 1),
+    ("held-out 2", 16, 28, 28, 32, 16, 1, 1, 0, 1, 1),
+    ("held-out 3", 4, 14, 14, 512, 512, 7, 1, 3, 1, 512),
+    ("held-out 4", 16, 56, 56, 32, 64, 3, 1, 2, 2, 1),
+    ("held-out 5", 8, 56, 56, 128, 256, 3, 2, 1, 1, 1),
+    ("held-out 6", 2, 28, 28, 256, 16, 7, 2, 6, 2, 1),
+    ("held-out 7", 1, 224, 224, 96, 16, 7, 1, 6, 2, 1),
+    ("held-out 8", 4, 28, 28, 32, 128, 3, 1, 1, 1, 1),
+    ("held-out 9", 32, 112, 112, 3, 128, 1, 2, 0, 1, 1),
+    ("held-out 10", 8, 112, 112, 16, 32, 7, 1, 6, 2, 16),
+    ("held-out 11", 8, 56, 56, 3, 256, 1, 1, 0, 1, 1),
+    ("held-out 12", 2, 224, 224, 64, 32, 1, 1, 0, 1, 1),
+    ("held-out 13", 2, 56, 56, 1, 512, 1, 1, 0, 1, 1),
+    ("held-out 14", 4, 224, 224, 32, 64, 3, 1, 1, 1, 1),
+]
+
+#: The layers outside the suite that the compiled-kernels issue reports (batch sizes ours).
+REPORTED = [
+    ("3x3 64x64x32", 8, 64, 64, 32, 32, 3, 1, 1, 1, 1),
+    ("5x5 32x32x32", 8, 32, 32, 32, 64, 5, 1, 2, 1, 1),
+    ("batch-1 3x3", 1, 56, 56, 64, 64, 3, 1, 1, 1, 1),
+    ("1x1 14x14x512", 8, 14, 14, 512, 128, 1, 1, 0, 1, 1),
+    ("depthwise 5x5", 4, 28, 28, 96, 96, 5, 1, 2, 1, 96),
+    ("depthwise 3x3 x2", 8, 56, 56, 64, 128, 3, 1, 1, 1, 64),
+    ("depthwise 5x5 x2", 8, 28, 28, 96, 192, 5, 1, 2, 1, 96),
+]
+
+SETS = {"suite": SUITE, "held-out": HELD_OUT, "reported": REPORTED}
 PASSES = ("forward", "grad_input", "grad_weight")
 
 
@@ -64,7 +96,7 @@ class Layer:
     def strided_nhwc(self, which: str, algorithm: str = "auto") -> Callable[[], object]:
         s, x, w, dy = self.nhwc_spec, self.x, self.w, self.dy
         if which == "forward":
-            if self.groups > 1 and self.groups == s.in_channels:
+            if self.groups > 1 and self.groups == s.in_channels:  # depthwise, multiplier O/C
                 filt = w.reshape(*w.shape[:2], s.in_channels, -1)
                 return lambda: strided.nn.depthwise_conv2d(
                     x, filt, [1, *s.stride, 1], s.padding and [(0, 0), *s.padding, (0, 0)],

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 import oracle
 import strided
 from strided import _core
-from strided._algorithms import ALGORITHMS, _im2col, _winograd, _workspace, choose, resolve
+from strided._algorithms import ALGORITHMS, _im2col, _winograd, choose, resolve
+from strided._runtime import _workspace
 from strided._spec import ConvSpec, check_kernel_fits
 
 DIRECTIONS = ("forward", "grad_input", "grad_weight")
@@ -299,13 +300,14 @@ _DEPTHWISE = [
 
 @pytest.mark.parametrize("channels_first", [False, True])
 @pytest.mark.parametrize("spec", _DEPTHWISE, ids=str)
-def test_direct_depthwise_paths(spec: ConvSpec, channels_first: bool) -> None:
-    """The depthwise paths of ``direct`` (channels-last, and views of channels-first data)."""
-    module = ALGORITHMS["direct"]
+def test_depthwise_shapes(spec: ConvSpec, channels_first: bool) -> None:
+    """Depthwise shapes (padding wider than the kernel, 1-D and 3-D): ``direct``'s kernels in
+    float64, and ``im2col``, which computes integers, exactly."""
     x, w, dy = _arrays(spec, seed=3)
     rng = np.random.default_rng(4)
     ints = [rng.integers(-50, 50, a.shape) for a in (x, w, dy)]
-    for arrays, exact in (((x, w, dy), False), (ints, True)):
+    for module, arrays, exact in ((ALGORITHMS["direct"], (x, w, dy), False),
+                                  (ALGORITHMS["im2col"], ints, True)):
         wants = _oracle(spec, *[a.astype(np.float64) for a in arrays])
         x_, w_, dy_ = arrays
         if channels_first:  # (N, *S, C) views of contiguous (N, C, *S) arrays

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import strided
-from strided._algorithms import _threads, _workspace
+from strided._runtime import _threads, _workspace
 from strided._spec import make_spec
 
 
@@ -24,7 +24,7 @@ def test_split_runs_every_index_once_and_never_splits_twice() -> None:
 
     _threads.split(work, len(seen), 1 << 30)
     assert np.all(seen == 1)
-    assert len(nested) == min(_threads.THREADS, len(seen))
+    assert len(nested) == min(_threads.get_num_threads(), len(seen))
     assert all(inner == [slice(0, 10)] for inner in nested)
 
 
@@ -73,7 +73,7 @@ def test_each_returns_results_in_order_and_uses_the_calling_thread() -> None:
     items = list(range(37))
     assert _threads.each(work, items) == [i * i for i in items]
     assert threading.current_thread().name in names
-    assert len(names) == min(_threads.THREADS, len(items))
+    assert len(names) == min(_threads.get_num_threads(), len(items))
 
 
 def test_each_raises_what_a_part_raises() -> None:
@@ -134,7 +134,7 @@ def test_release_workspace_empties_every_threads_buffers() -> None:
     x = np.ones((8, 32, 32, 16))  # large enough for both threads to gather columns
     strided.nn.conv2d(x, np.ones((3, 3, 16, 16)), 1, "SAME", algorithm="im2col")
     used = [store for store in _workspace._stores.values() if store]
-    assert len(used) >= _threads.THREADS  # the calling thread's and the pool's
+    assert len(used) >= _threads.get_num_threads()  # the calling thread's and the pool's
     strided.release_workspace()
     assert all(len(store) == 0 for store in _workspace._stores.values())
     y = strided.nn.conv2d(x, np.ones((3, 3, 16, 16)), 1, "SAME", algorithm="im2col")

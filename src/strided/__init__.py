@@ -28,7 +28,9 @@ from . import (
     tools,
 )
 from ._algorithms import ALGORITHMS as _ALGORITHMS
-from ._algorithms._workspace import get_workspace_limit, release_workspace, workspace_limit
+from ._algorithms._levels import current as instruction_set
+from ._runtime._threads import get_num_threads, set_num_threads
+from ._runtime._workspace import get_workspace_limit, release_workspace, workspace_limit
 from ._random import set_random_seed
 from ._spec import ConvSpec, output_shape, same_padding
 from .models import Sequential
@@ -47,8 +49,10 @@ __all__ = [
     "algorithms",
     "datasets",
     "functional",
+    "get_num_threads",
     "get_workspace_limit",
     "grad",
+    "instruction_set",
     "kernels",
     "layers",
     "losses",
@@ -58,6 +62,7 @@ __all__ = [
     "output_shape",
     "release_workspace",
     "same_padding",
+    "set_num_threads",
     "set_random_seed",
     "signal",
     "tools",

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _algorithms
-from ._algorithms._threads import contiguous
+from ._algorithms._layout import channels_first, channels_last
 from ._padding import pad, pad_adjoint
 from ._spec import ConvSpec
 
@@ -53,15 +53,18 @@ def compute_dtypes(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:
 
 
 def _to_canonical(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """(N, C, *S) -> (N, *S, C) when the caller's data is channels first; a view."""
-    return x if spec.data_format == "channels_last" else np.moveaxis(x, 1, -1)
+    """The caller's data as a C-contiguous (N, *S, C) array: itself when it is one already,
+    else a copy (a compiled blocked transpose from channels first)."""
+    if spec.data_format == "channels_last":
+        return np.ascontiguousarray(x)
+    return channels_last(x)
 
 
 def _from_canonical(y: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """(N, *S, C) -> the caller's layout, contiguous (a transposing copy on both cores)."""
+    """(N, *S, C) -> the caller's layout, contiguous."""
     if spec.data_format == "channels_last":
         return y
-    return contiguous(np.moveaxis(y, -1, 1))
+    return channels_first(y)
 
 
 def _weight_to_canonical(w: np.ndarray, spec: ConvSpec) -> np.ndarray:

@@ -24,7 +24,7 @@ from . import _progress, _random, _weights_io
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
-from ._algorithms._threads import blas_on_one_thread
+from ._runtime._threads import blas_on_one_thread
 from .layers._base import Layer, Shape
 from .layers._input import InputLayer
 

@@ -14,7 +14,7 @@ The algorithms (``algorithm=`` names):
 * ``winograd``: F(4x4, 3x3) / F(2x2, 3x3), 2-D 3x3 stride-1 ungrouped floats (dilation by
   phases);
 * ``pointwise``: 1x1 kernels without padding as one plain GEMM;
-* ``direct``: shifted multiply-adds, for depthwise and other few-weights-per-group cases;
+* ``direct``: compiled register-blocked kernels (float32, float64), every case;
 * ``fft``: products per frequency, ungrouped floats, for large kernels.
 
 Each algorithm's functions use both cores themselves (``_threads``); the choice for
@@ -30,7 +30,7 @@ from types import ModuleType
 import numpy as np
 
 from .._spec import ConvSpec
-from . import _direct, _fft, _im2col, _pointwise, _winograd
+from . import _direct, _fft, _im2col, _levels, _pointwise, _winograd
 
 ALGORITHMS: dict[str, ModuleType] = {
     "im2col": _im2col,
@@ -45,30 +45,27 @@ def choose(spec: ConvSpec, dtype: np.dtype) -> ModuleType:
     """The ``algorithm="auto"`` rule: the first of these that applies.
 
     1. a 1x1 kernel without padding: ``pointwise``, one matrix product;
-    2. few weights per group (``C/g * O/g <= 16`` with groups, as depthwise, or a single
-       input and output channel, as an image filter): ``direct``, shifted multiply-adds,
-       since a GEMM of 1 x 1 matrices has nothing to gain;
+    2. integers (exact in int64), which the compiled kernels do not compute: ``im2col``;
     3. a 3x3, stride 1, undilated, ungrouped 2-D float convolution with enough channels and
        pixels for Winograd's 4x fewer multiplies to pay for its transforms
        (``_WINOGRAD_PAYS``);
     4. a large kernel (at least 49 taps, e.g. 7x7), stride 1, ungrouped, float: ``fft``,
        whose cost does not grow with the kernel;
-    5. anything else: ``im2col``, which does every case in a bounded workspace.
+    5. anything else: ``direct``, the compiled kernels.
 
     The same rule serves the forward pass and both gradients: each algorithm's gradients run
     on the machinery of its forward pass, and measured to pay in the same places.
     """
-    cg, og = spec.in_channels // spec.groups, spec.out_channels // spec.groups
     if _pointwise.supports(spec, dtype) is None:
         return _pointwise
-    if (spec.groups > 1 and cg * og <= 16) or (spec.in_channels == spec.out_channels == 1):
-        return _direct
+    if _direct.supports(spec, dtype) is not None:
+        return _im2col
     if _winograd.supports(spec, dtype) is None and _winograd_pays(spec):
         return _winograd
     if (math.prod(spec.kernel_size) >= 49 and all(s == 1 for s in spec.stride)
             and _fft.supports(spec, dtype) is None):
         return _fft
-    return _im2col
+    return _direct
 
 
 #: Where Winograd beats im2col: (at least this many channels, on at least this many output

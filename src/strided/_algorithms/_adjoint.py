@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .._spec import ConvSpec
-from ._workspace import WEIGHT_BYTES, kept_copy
+from .._runtime._workspace import WEIGHT_BYTES, kept_copy
 
 
 def input_gradient_as_forward(

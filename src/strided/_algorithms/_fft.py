@@ -26,9 +26,9 @@ import math
 import numpy as np
 
 from .._spec import ConvSpec
-from . import _workspace
-from ._threads import THREADS, each, owns_cores, total
-from ._workspace import blocks, empty_safe
+from .._runtime import _workspace
+from .._runtime._threads import get_num_threads, each, owns_cores, total
+from .._runtime._workspace import blocks, empty_safe
 
 
 def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
@@ -159,7 +159,7 @@ def _images(spec: ConvSpec, lengths: tuple[int, ...]) -> list[tuple[slice, slice
     """Blocks of whole images whose spectra and transforms fit the workspace, per thread."""
     per_image = math.prod(lengths) * (spec.in_channels + spec.out_channels) * 24
     budget = max(_workspace.WORKSPACE_BYTES - _spectrum_bytes(spec, lengths), 1)
-    return blocks(spec.batch, 1, per_image, THREADS, budget)
+    return blocks(spec.batch, 1, per_image, get_num_threads(), budget)
 
 
 def _upsampled(grad_output: np.ndarray, spec: ConvSpec, lengths: tuple[int, ...]

@@ -28,10 +28,10 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._spec import ConvSpec
-from . import _workspace
+from .._runtime import _workspace
 from ._adjoint import input_gradient_as_forward
-from ._threads import THREADS, each, owns_cores, total, zero_padded
-from ._workspace import blocks, buffer, empty_safe, output_major
+from .._runtime._threads import get_num_threads, each, owns_cores, total, zero_padded
+from .._runtime._workspace import blocks, buffer, empty_safe, output_major
 
 
 def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
@@ -122,9 +122,9 @@ def _blocks(spec: ConvSpec, itemsize: int, per_thread: int | None = None
     if any(lo or hi for lo, hi in spec.padding):
         padded = math.prod((spec.batch, *spec.padded_size, spec.in_channels)) * itemsize
     budget = max(_workspace.WORKSPACE_BYTES - padded, 1)
-    if per_thread is not None and total > 4 * per_thread * THREADS:  # >= 4 blocks a thread
-        budget = min(budget, per_thread * THREADS)
-    return blocks(spec.batch, spec.output_size[0], row * itemsize, 1 if small else THREADS,
+    if per_thread is not None and total > 4 * per_thread * get_num_threads():  # >= 4 blocks a thread
+        budget = min(budget, per_thread * get_num_threads())
+    return blocks(spec.batch, spec.output_size[0], row * itemsize, 1 if small else get_num_threads(),
                   budget)
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._spec import ConvSpec
-from ._threads import THREADS, matmul, owns_cores, ranges, split, total
-from ._workspace import empty_safe
+from .._runtime._threads import get_num_threads, matmul, owns_cores, ranges, split, total
+from .._runtime._workspace import empty_safe
 
 
 def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
@@ -128,7 +128,7 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
             dw[:, k] = a[part, k * cg: (k + 1) * cg].T @ dy[part, k * og: (k + 1) * og]
         return dw
 
-    parts = ranges(a.shape[0], THREADS if a.size > 1 << 15 else 1)
+    parts = ranges(a.shape[0], get_num_threads() if a.size > 1 << 15 else 1)
     dw = total(work, parts) if parts else np.zeros((cg, g, og), dtype=dtype)
     return np.asarray(dw, dtype=dtype).reshape((1,) * spec.rank + (cg, spec.out_channels))
 

@@ -43,8 +43,8 @@ import numpy as np
 
 from .._spec import ConvSpec
 from ._adjoint import input_gradient_as_forward
-from ._threads import THREADS, matmul, matmul_stack, owns_cores, split
-from ._workspace import empty_safe, output_major, scratch, slabs
+from .._runtime._threads import get_num_threads, matmul, matmul_stack, owns_cores, split
+from .._runtime._workspace import empty_safe, output_major, scratch, slabs
 
 # F(4x4, 3x3), interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray, section 4.2).
 B_T_4 = np.array([
@@ -189,7 +189,7 @@ def _a_t_4(m: list[np.ndarray], y: list[np.ndarray]) -> None:
 def _split_tiles(work, images: int, tile_rows: int, elements: int) -> None:
     """Run ``work(batch_part, row_part)`` over threads, split by image or else by tile row."""
     everything = slice(None)
-    if images >= THREADS:
+    if images >= get_num_threads():
         split(lambda part: work(part, everything), images, elements)
     else:
         split(lambda part: work(everything, part), tile_rows, elements)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._algorithms._threads import product
+from .._runtime._threads import product
 from . import _activations, _initializers
 from ._base import Layer, Shape
 

@@ -31,11 +31,58 @@ import numpy as np
 from .._spec import ConvSpec
 from ._workspace import buffer
 
-#: Threads used for element-wise work: the CPUs this process may run on.
-THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-    os.cpu_count() or 1)
+def _available_cpus() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+_num_threads = _available_cpus()
+
+
+def get_num_threads() -> int:
+    """The number of threads strided's convolutions use (``set_num_threads``).
+
+    Examples
+    --------
+    >>> import strided
+    >>> strided.get_num_threads() >= 1
+    True
+    """
+    return _num_threads
+
+
+def set_num_threads(threads: int) -> None:
+    """Use ``threads`` threads (the calling one included) for every later convolution.
+
+    The default is the number of CPUs this process may run on (its affinity mask).  The
+    compiled kernels run on a pool of the library's own that grows to the largest count
+    asked for; its idle threads sleep.  A call on tiny data stays on the calling thread.
+
+    Parameters
+    ----------
+    threads : int
+        At least 1.
+
+    Examples
+    --------
+    >>> import strided
+    >>> saved = strided.get_num_threads()
+    >>> strided.set_num_threads(1)
+    >>> strided.get_num_threads()
+    1
+    >>> strided.set_num_threads(saved)
+    """
+    global _num_threads
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError(f"set_num_threads: threads must be a positive int; got {threads!r}")
+    if threads < 1:
+        raise ValueError(f"set_num_threads: threads must be a positive int; got {threads!r}")
+    _num_threads = threads
 
 _pool: ThreadPoolExecutor | None = None
+_pool_size = 0
 
 #: Below this many elements a split costs more than it saves: handing work to another thread
 #: costs about 70 us here, the time one core takes to stream a megabyte.
@@ -110,11 +157,15 @@ def owns_cores(function: _Function) -> _Function:
 
 
 def _executor() -> ThreadPoolExecutor:
-    """The shared pool of ``THREADS - 1`` workers (the calling thread is the last one),
+    """The shared pool of ``get_num_threads() - 1`` workers (the calling thread is the last one),
     created on first use (never at import)."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=THREADS - 1, thread_name_prefix="strided")
+    global _pool, _pool_size
+    if _pool is None or _pool_size != get_num_threads():
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+        _pool_size = get_num_threads()
+        _pool = ThreadPoolExecutor(max_workers=max(_pool_size - 1, 1),
+                                   thread_name_prefix="strided")
     return _pool
 
 
@@ -154,33 +205,33 @@ def split(work: Callable[[slice], object], length: int, elements: int = 1 << 30)
 
     ``elements`` is the size of the whole job; small jobs run on the calling thread.
     """
-    if THREADS == 1 or length < 2 or elements < _MIN_SPLIT or _in_pool():
+    if get_num_threads() == 1 or length < 2 or elements < _MIN_SPLIT or _in_pool():
         work(slice(0, length))
         return
-    _run_parts(work, ranges(length, THREADS))
+    _run_parts(work, ranges(length, get_num_threads()))
 
 
 def each(work: Callable[[Any], Any], items: list, elements: int = 1 << 30) -> list:
     """``[work(item) for item in items]``, the items cut into one run of neighbours per
     thread; ``elements`` is the size of the whole job, as for ``split``."""
-    if THREADS == 1 or len(items) < 2 or elements < _MIN_SPLIT or _in_pool():
+    if get_num_threads() == 1 or len(items) < 2 or elements < _MIN_SPLIT or _in_pool():
         return [work(item) for item in items]
     runs = _run_parts(lambda part: [work(item) for item in items[part]],
-                      ranges(len(items), THREADS))
+                      ranges(len(items), get_num_threads()))
     return [result for run in runs for result in run]
 
 
 def total(work: Callable[[Any], np.ndarray], items: list, elements: int = 1 << 30
           ) -> np.ndarray:
     """``sum(work(item) for item in items)``, each thread adding up its own run of items, so
-    that at most ``THREADS`` partial sums are alive; ``elements`` as for ``split``."""
+    that at most ``get_num_threads()`` partial sums are alive; ``elements`` as for ``split``."""
     def run(part: slice) -> np.ndarray:
         result = work(items[part.start])
         for item in items[part.start + 1: part.stop]:
             result += work(item)
         return result
 
-    partials = each(run, ranges(len(items), THREADS), elements)
+    partials = each(run, ranges(len(items), get_num_threads()), elements)
     result = partials[0]
     for partial in partials[1:]:
         result += partial
@@ -203,7 +254,7 @@ def matmul_stack(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     ``np.matmul`` on stacks of small matrices may not use BLAS at all; a loop of 2-D products
     does.
     """
-    if a.shape[1] >= 512 * THREADS:  # tall products: each thread takes rows of every one
+    if a.shape[1] >= 512 * get_num_threads():  # tall products: each thread takes rows of every one
         def work(part: slice) -> None:
             for k in range(a.shape[0]):
                 np.matmul(a[k, part], b[k], out=out[k, part])

@@ -1,0 +1,17 @@
+// AVX2 + FMA: 16 registers of 256 bits; tiles of 12 x 1 or 6 x 2 vectors of accumulators.
+// Compiled with -mavx2 -mfma (setup.py); called only where the CPU has both.
+#include "kernels.hpp"
+#include "simd.hpp"
+
+namespace strided {
+namespace avx2 {
+using F32 = strided_simd::Avx2F32;
+using F64 = strided_simd::Avx2F64;
+constexpr int FWD_PIXELS_1 = 12, FWD_PIXELS_2 = 6;
+constexpr int GW_CHANNELS_1 = 12, GW_CHANNELS_2 = 6;
+constexpr int DW_PIXELS = 6;
+#include "conv.inc"
+}  // namespace avx2
+
+const Level level_avx2 = {"avx2", avx2::kernels<float>(), avx2::kernels<double>()};
+}  // namespace strided

@@ -1,0 +1,16 @@
+// The portable level: plain loops over 16-byte lane arrays, for any 64-bit CPU.
+#include "kernels.hpp"
+#include "simd.hpp"
+
+namespace strided {
+namespace portable {
+using F32 = strided_simd::Portable<float>;
+using F64 = strided_simd::Portable<double>;
+constexpr int FWD_PIXELS_1 = 4, FWD_PIXELS_2 = 4;
+constexpr int GW_CHANNELS_1 = 4, GW_CHANNELS_2 = 4;
+constexpr int DW_PIXELS = 4;
+#include "conv.inc"
+}  // namespace portable
+
+const Level level_portable = {"portable", portable::kernels<float>(), portable::kernels<double>()};
+}  // namespace strided

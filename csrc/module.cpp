@@ -1,0 +1,393 @@
+// strided._kernels: the compiled leaf under strided's algorithms.
+//
+// Arrays arrive through the buffer protocol (no NumPy headers at build time), already in the
+// canonical layout the spec promised; the checks here are for internal consistency only (user
+// input was validated in Python) and raise ValueError, never crash.  Every kernel runs with
+// the GIL released, on the library's thread pool (pool.cpp), at the instruction-set level
+// chosen at import (the best the CPU has) or later by set_level().
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernels.hpp"
+
+using strided::Geometry;
+using strided::Level;
+
+namespace {
+
+std::vector<const Level*> supported_levels() {
+    std::vector<const Level*> levels;
+#if defined(STRIDED_X86)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) levels.push_back(&strided::level_avx512);
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        levels.push_back(&strided::level_avx2);
+#endif
+    levels.push_back(&strided::level_portable);
+    return levels;
+}
+
+const Level* active = nullptr;
+
+// A buffer held for the length of one call.
+struct Buffer {
+    Py_buffer view{};
+    bool held = false;
+    ~Buffer() { if (held) PyBuffer_Release(&view); }
+    bool get(PyObject* object, const char* name, bool writable) {
+        int flags = PyBUF_STRIDES | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(object, &view, flags) != 0) {
+            PyErr_Format(PyExc_ValueError, "_kernels: %s is not a%s buffer", name,
+                         writable ? " writable" : "n array");
+            return false;
+        }
+        held = true;
+        return true;
+    }
+    char kind() const {  // 'f' float32, 'd' float64, 0 otherwise
+        const char* f = view.format ? view.format : "B";
+        if (*f == '<' || *f == '=' || *f == '@') ++f;
+        if (view.itemsize == 4 && *f == 'f') return 'f';
+        if (view.itemsize == 8 && *f == 'd') return 'd';
+        return 0;
+    }
+    bool c_contiguous() const { return PyBuffer_IsContiguous(&view, 'C') != 0; }
+    int64_t count() const { return view.len / view.itemsize; }
+};
+
+bool fail(const char* message) {
+    PyErr_SetString(PyExc_ValueError, message);
+    return false;
+}
+
+// Geometry from an int64 buffer: batch, groups, cg, og, in[3], out[3], kernel[3], stride[3],
+// dilation[3], pad[3], relu, threads.
+bool read_geometry(PyObject* object, Geometry* g) {
+    Buffer b;
+    if (!b.get(object, "geometry", false)) return false;
+    if (b.view.itemsize != 8 || b.count() != 24 || !b.c_contiguous())
+        return fail("_kernels: geometry must be 24 contiguous int64 values");
+    const int64_t* v = static_cast<const int64_t*>(b.view.buf);
+    g->batch = v[0]; g->groups = v[1]; g->cg = v[2]; g->og = v[3];
+    for (int i = 0; i < 3; ++i) {
+        g->in[i] = v[4 + i]; g->out[i] = v[7 + i]; g->kernel[i] = v[10 + i];
+        g->stride[i] = v[13 + i]; g->dilation[i] = v[16 + i]; g->pad[i] = v[19 + i];
+        if (g->in[i] < 0 || g->out[i] < 0 || g->kernel[i] < 1 || g->stride[i] < 1 ||
+            g->dilation[i] < 1)
+            return fail("_kernels: geometry has a negative size or a non-positive step");
+    }
+    g->relu = v[22] != 0;
+    g->threads = v[23];
+    if (g->threads < 1) return fail("_kernels: geometry asks for no thread");
+    if (g->batch < 0 || g->groups < 1 || g->cg < 1 || g->og < 1)
+        return fail("_kernels: geometry has no channels");
+    if (g->kernel[0] * g->kernel[1] > 512 || g->taps() > 4096)
+        return fail("_kernels: at most 4096 taps, 512 in the first two dimensions");
+    return true;
+}
+
+// x (batch, in..., channels) C-contiguous, of ``kind``.
+bool check_input(const Buffer& x, const Geometry& g, int64_t channels, char kind, const char* name) {
+    if (kind == 0 || x.kind() != kind || !x.c_contiguous() ||
+        x.count() != g.batch * g.in[0] * g.in[1] * g.in[2] * channels) {
+        PyErr_Format(PyExc_ValueError, "_kernels: %s must be a C-contiguous array of the "
+                     "geometry's input shape and of the weights' dtype", name);
+        return false;
+    }
+    return true;
+}
+
+// y (batch, out[0], out[1], out[2], channels), channels contiguous; fills g->y_stride.
+bool check_output(const Buffer& y, Geometry* g, int64_t channels, char kind, const char* name) {
+    const Py_buffer& v = y.view;
+    int64_t shape[5] = {g->batch, g->out[0], g->out[1], g->out[2], channels};
+    bool ok = y.kind() == kind && v.ndim == 5 && (v.strides[4] == v.itemsize || v.shape[4] == 1);
+    for (int i = 0; ok && i < 5; ++i) ok = v.shape[i] == shape[i];
+    for (int i = 0; ok && i < 4; ++i) ok = v.strides[i] >= 0 && v.strides[i] % v.itemsize == 0;
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "_kernels: %s must be a 5-D array of the geometry's "
+                     "output shape with contiguous channels", name);
+        return false;
+    }
+    for (int i = 0; i < 4; ++i) g->y_stride[i] = v.strides[i] / v.itemsize;
+    return true;
+}
+
+bool check_plain(const Buffer& b, int64_t count, char kind, const char* name) {
+    if (b.kind() != kind || !b.c_contiguous() || b.count() != count) {
+        PyErr_Format(PyExc_ValueError, "_kernels: %s must be %lld contiguous values of the "
+                     "input's dtype", name, (long long)count);
+        return false;
+    }
+    return true;
+}
+
+PyObject* py_levels(PyObject*, PyObject*) {
+    auto levels = supported_levels();
+    PyObject* result = PyTuple_New(Py_ssize_t(levels.size()));
+    for (size_t i = 0; i < levels.size(); ++i)
+        PyTuple_SET_ITEM(result, Py_ssize_t(i), PyUnicode_FromString(levels[i]->name));
+    return result;
+}
+
+PyObject* py_level(PyObject*, PyObject*) { return PyUnicode_FromString(active->name); }
+
+PyObject* py_set_level(PyObject*, PyObject* arg) {
+    const char* name = PyUnicode_AsUTF8(arg);
+    if (name == nullptr) return nullptr;
+    for (const Level* level : supported_levels())
+        if (std::strcmp(level->name, name) == 0) {
+            active = level;
+            Py_RETURN_NONE;
+        }
+    PyErr_Format(PyExc_ValueError, "_kernels: this CPU has no level %R", arg);
+    return nullptr;
+}
+
+PyObject* py_lanes(PyObject*, PyObject* args) {
+    int itemsize;
+    long long og;
+    if (!PyArg_ParseTuple(args, "iL", &itemsize, &og)) return nullptr;
+    if (itemsize == 4) return PyLong_FromLong(active->f32.lanes(og));
+    if (itemsize == 8) return PyLong_FromLong(active->f64.lanes(og));
+    PyErr_SetString(PyExc_ValueError, "_kernels: itemsize must be 4 or 8");
+    return nullptr;
+}
+
+// packed[g, b, t, c, l] = w[g, t, c, b * lanes + l], zero where b * lanes + l >= og; w is
+// (groups, kd, kh, kw, cg, og) with any strides (t runs over kd, kh, kw), packed C-contiguous
+// (groups, blocks, taps, cg, lanes).
+template <class T>
+void pack_typed(const Py_buffer& w, T* out, int64_t lanes) {
+    const Py_ssize_t* n = w.shape;
+    const Py_ssize_t* s = w.strides;
+    const int64_t blocks = (n[5] + lanes - 1) / lanes;
+    const char* base = static_cast<const char*>(w.buf);
+    for (int64_t g = 0; g < n[0]; ++g)
+        for (int64_t b = 0; b < blocks; ++b)
+            for (int64_t kd = 0; kd < n[1]; ++kd)
+                for (int64_t kh = 0; kh < n[2]; ++kh)
+                    for (int64_t kw = 0; kw < n[3]; ++kw)
+                        for (int64_t c = 0; c < n[4]; ++c) {
+                            const char* row = base + g * s[0] + kd * s[1] + kh * s[2] + kw * s[3] + c * s[4];
+                            for (int64_t l = 0; l < lanes; ++l) {
+                                int64_t o = b * lanes + l;
+                                *out++ = o < n[5] ? *reinterpret_cast<const T*>(row + o * s[5]) : T(0);
+                            }
+                        }
+}
+
+PyObject* py_pack(PyObject*, PyObject* args) {
+    PyObject *w_obj, *out_obj;
+    long long lanes;
+    if (!PyArg_ParseTuple(args, "OOL", &w_obj, &out_obj, &lanes)) return nullptr;
+    Buffer w, out;
+    if (!w.get(w_obj, "w", false) || !out.get(out_obj, "packed", true)) return nullptr;
+    if (w.view.ndim != 6 || w.kind() == 0 || lanes < 1)
+        return fail("_kernels: pack needs 6-D float weights"), nullptr;
+    const Py_ssize_t* n = w.view.shape;
+    const int64_t blocks = (n[5] + lanes - 1) / lanes;
+    if (!check_plain(out, n[0] * blocks * n[1] * n[2] * n[3] * n[4] * lanes, w.kind(), "packed"))
+        return nullptr;
+    Py_BEGIN_ALLOW_THREADS
+    if (w.kind() == 'f') pack_typed(w.view, static_cast<float*>(out.view.buf), lanes);
+    else pack_typed(w.view, static_cast<double*>(out.view.buf), lanes);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+// forward(x, packed, bias or None, y, geometry)
+PyObject* py_forward(PyObject*, PyObject* args) {
+    PyObject *x_obj, *w_obj, *b_obj, *y_obj, *g_obj;
+    if (!PyArg_ParseTuple(args, "OOOOO", &x_obj, &w_obj, &b_obj, &y_obj, &g_obj)) return nullptr;
+    Geometry g;
+    Buffer x, w, b, y;
+    if (!read_geometry(g_obj, &g) || !x.get(x_obj, "x", false) || !w.get(w_obj, "packed", false) ||
+        !y.get(y_obj, "y", true))
+        return nullptr;
+    char kind = x.kind();
+    int64_t lanes = kind == 'f' ? active->f32.lanes(g.og) : active->f64.lanes(g.og);
+    int64_t blocks = (g.og + lanes - 1) / lanes;
+    if (!check_input(x, g, g.in_channels(), kind, "x") ||
+        !check_plain(w, g.groups * blocks * g.taps() * g.cg * lanes, kind, "packed") ||
+        !check_output(y, &g, g.out_channels(), kind, "y"))
+        return nullptr;
+    bool has_bias = b_obj != Py_None;
+    if (has_bias && (!b.get(b_obj, "bias", false) || !check_plain(b, g.out_channels(), kind, "bias")))
+        return nullptr;
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        active->f32.forward(g, static_cast<const float*>(x.view.buf), static_cast<const float*>(w.view.buf),
+                            has_bias ? static_cast<const float*>(b.view.buf) : nullptr,
+                            static_cast<float*>(y.view.buf));
+    else
+        active->f64.forward(g, static_cast<const double*>(x.view.buf), static_cast<const double*>(w.view.buf),
+                            has_bias ? static_cast<const double*>(b.view.buf) : nullptr,
+                            static_cast<double*>(y.view.buf));
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+// grad_weight(x, dy, dw, geometry): dw (taps, cg, groups * og) C-contiguous, overwritten
+PyObject* py_grad_weight(PyObject*, PyObject* args) {
+    PyObject *x_obj, *dy_obj, *dw_obj, *g_obj;
+    if (!PyArg_ParseTuple(args, "OOOO", &x_obj, &dy_obj, &dw_obj, &g_obj)) return nullptr;
+    Geometry g;
+    Buffer x, dy, dw;
+    if (!read_geometry(g_obj, &g) || !x.get(x_obj, "x", false) || !dy.get(dy_obj, "dy", false) ||
+        !dw.get(dw_obj, "dw", true))
+        return nullptr;
+    char kind = x.kind();
+    if (!check_input(x, g, g.in_channels(), kind, "x") ||
+        !check_plain(dy, g.rows() * g.out[2] * g.out_channels(), kind, "dy") ||
+        !check_plain(dw, g.taps() * g.cg * g.out_channels(), kind, "dw"))
+        return nullptr;
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        active->f32.grad_weight(g, static_cast<const float*>(x.view.buf), static_cast<const float*>(dy.view.buf),
+                                static_cast<float*>(dw.view.buf));
+    else
+        active->f64.grad_weight(g, static_cast<const double*>(x.view.buf), static_cast<const double*>(dy.view.buf),
+                                static_cast<double*>(dw.view.buf));
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+bool check_depthwise(const Geometry& g) {
+    if (g.cg != 1 || g.og != 1) return fail("_kernels: depthwise needs one channel per group");
+    return true;
+}
+
+// depthwise_forward(x, w (taps, channels), bias or None, y, geometry)
+PyObject* py_depthwise_forward(PyObject*, PyObject* args) {
+    PyObject *x_obj, *w_obj, *b_obj, *y_obj, *g_obj;
+    if (!PyArg_ParseTuple(args, "OOOOO", &x_obj, &w_obj, &b_obj, &y_obj, &g_obj)) return nullptr;
+    Geometry g;
+    Buffer x, w, b, y;
+    if (!read_geometry(g_obj, &g) || !check_depthwise(g) || !x.get(x_obj, "x", false) ||
+        !w.get(w_obj, "w", false) || !y.get(y_obj, "y", true))
+        return nullptr;
+    char kind = x.kind();
+    if (!check_input(x, g, g.groups, kind, "x") || !check_plain(w, g.taps() * g.groups, kind, "w") ||
+        !check_output(y, &g, g.groups, kind, "y"))
+        return nullptr;
+    bool has_bias = b_obj != Py_None;
+    if (has_bias && (!b.get(b_obj, "bias", false) || !check_plain(b, g.groups, kind, "bias")))
+        return nullptr;
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        active->f32.depthwise_forward(g, static_cast<const float*>(x.view.buf), static_cast<const float*>(w.view.buf),
+                                      has_bias ? static_cast<const float*>(b.view.buf) : nullptr,
+                                      static_cast<float*>(y.view.buf));
+    else
+        active->f64.depthwise_forward(g, static_cast<const double*>(x.view.buf), static_cast<const double*>(w.view.buf),
+                                      has_bias ? static_cast<const double*>(b.view.buf) : nullptr,
+                                      static_cast<double*>(y.view.buf));
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+// depthwise_grad_weight(x, dy, dw (taps, channels), geometry)
+PyObject* py_depthwise_grad_weight(PyObject*, PyObject* args) {
+    PyObject *x_obj, *dy_obj, *dw_obj, *g_obj;
+    if (!PyArg_ParseTuple(args, "OOOO", &x_obj, &dy_obj, &dw_obj, &g_obj)) return nullptr;
+    Geometry g;
+    Buffer x, dy, dw;
+    if (!read_geometry(g_obj, &g) || !check_depthwise(g) || !x.get(x_obj, "x", false) ||
+        !dy.get(dy_obj, "dy", false) || !dw.get(dw_obj, "dw", true))
+        return nullptr;
+    char kind = x.kind();
+    if (!check_input(x, g, g.groups, kind, "x") ||
+        !check_plain(dy, g.rows() * g.out[2] * g.groups, kind, "dy") ||
+        !check_plain(dw, g.taps() * g.groups, kind, "dw"))
+        return nullptr;
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        active->f32.depthwise_grad_weight(g, static_cast<const float*>(x.view.buf),
+                                          static_cast<const float*>(dy.view.buf), static_cast<float*>(dw.view.buf));
+    else
+        active->f64.depthwise_grad_weight(g, static_cast<const double*>(x.view.buf),
+                                          static_cast<const double*>(dy.view.buf), static_cast<double*>(dw.view.buf));
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+// dst[n, q, p] = src[n, p, q] for C-contiguous (N, P, Q) src and (N, Q, P) dst of one itemsize,
+// in blocks of 32 x 32 elements that stay in L1, over the pool's threads.
+template <size_t S>
+struct Item { unsigned char bytes[S]; };
+
+template <class E>
+void transpose_typed(const E* src, E* dst, int64_t N, int64_t P, int64_t Q, int64_t threads) {
+    constexpr int64_t B = 32;
+    const int64_t pb = (P + B - 1) / B, qb = (Q + B - 1) / B, tiles = pb * qb;
+    auto body = [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+            int64_t n = task / tiles, tp = task % tiles / qb, tq = task % qb;
+            const E* s = src + n * P * Q;
+            E* d = dst + n * P * Q;
+            int64_t p1 = std::min((tp + 1) * B, P), q1 = std::min((tq + 1) * B, Q);
+            for (int64_t q = tq * B; q < q1; ++q)
+                for (int64_t p = tp * B; p < p1; ++p) d[q * P + p] = s[p * Q + q];
+        }
+    };
+    strided::parallel(N * tiles, std::min<int64_t>(threads, N * P * Q / (1 << 16) + 1), body);
+}
+
+PyObject* py_transpose(PyObject*, PyObject* args) {
+    PyObject *src_obj, *dst_obj;
+    long long threads;
+    if (!PyArg_ParseTuple(args, "OOL", &src_obj, &dst_obj, &threads)) return nullptr;
+    Buffer src, dst;
+    if (!src.get(src_obj, "src", false) || !dst.get(dst_obj, "dst", true)) return nullptr;
+    const Py_buffer &s = src.view, &d = dst.view;
+    if (s.ndim != 3 || d.ndim != 3 || !src.c_contiguous() || !dst.c_contiguous() ||
+        s.itemsize != d.itemsize || d.shape[0] != s.shape[0] || d.shape[1] != s.shape[2] ||
+        d.shape[2] != s.shape[1])
+        return fail("_kernels: transpose needs C-contiguous (N, P, Q) and (N, Q, P) arrays"), nullptr;
+    Py_BEGIN_ALLOW_THREADS
+    switch (s.itemsize) {
+        case 1: transpose_typed(static_cast<const Item<1>*>(s.buf), static_cast<Item<1>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
+        case 2: transpose_typed(static_cast<const Item<2>*>(s.buf), static_cast<Item<2>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
+        case 4: transpose_typed(static_cast<const Item<4>*>(s.buf), static_cast<Item<4>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
+        case 8: transpose_typed(static_cast<const Item<8>*>(s.buf), static_cast<Item<8>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
+        default: for (int64_t n = 0; n < s.shape[0]; ++n)
+                     for (int64_t p = 0; p < s.shape[1]; ++p)
+                         for (int64_t q = 0; q < s.shape[2]; ++q)
+                             std::memcpy(static_cast<char*>(d.buf) + ((n * s.shape[2] + q) * s.shape[1] + p) * s.itemsize,
+                                         static_cast<const char*>(s.buf) + ((n * s.shape[1] + p) * s.shape[2] + q) * s.itemsize,
+                                         size_t(s.itemsize));
+    }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+PyMethodDef methods[] = {
+    {"levels", py_levels, METH_NOARGS, "levels() -> the instruction-set levels this CPU runs, best first"},
+    {"level", py_level, METH_NOARGS, "level() -> the level in use"},
+    {"set_level", py_set_level, METH_O, "set_level(name): use one of levels()"},
+    {"lanes", py_lanes, METH_VARARGS, "lanes(itemsize, og) -> output channels per packed block"},
+    {"pack", py_pack, METH_VARARGS, "pack(w, packed, lanes): (G, KD, KH, KW, cg, og) -> (G, blocks, taps, cg, lanes)"},
+    {"forward", py_forward, METH_VARARGS, "forward(x, packed, bias, y, geometry)"},
+    {"grad_weight", py_grad_weight, METH_VARARGS, "grad_weight(x, dy, dw, geometry)"},
+    {"depthwise_forward", py_depthwise_forward, METH_VARARGS, "depthwise_forward(x, w, bias, y, geometry)"},
+    {"depthwise_grad_weight", py_depthwise_grad_weight, METH_VARARGS, "depthwise_grad_weight(x, dy, dw, geometry)"},
+    {"transpose", py_transpose, METH_VARARGS, "transpose(src, dst, threads): dst[n, q, p] = src[n, p, q]"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyModuleDef module = {PyModuleDef_HEAD_INIT, "strided._kernels",
+                      "Compiled convolution kernels (see csrc/); imported only by strided's algorithms.",
+                      -1, methods};
+
+}  // namespace
+
+PyMODINIT_FUNC PyInit__kernels(void) {
+    active = supported_levels().front();
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,1 @@
+"""What the algorithms run on: threads, scratch memory under one cap, and BLAS's threads."""
