@@ -111,9 +111,8 @@ class BaseConv(Layer):
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         spec = self._spec(inputs.shape)
-        z = _core.convolve(inputs, self.kernel, spec, algorithm=self.algorithm,
+        z = _core.convolve(inputs, self.kernel, spec, bias=self.bias, algorithm=self.algorithm,
                            op=type(self).__name__)
-        z = _core.add_bias(z, self.bias, spec, type(self).__name__)
         y = self.activation(z)
         self._cache = (inputs, spec, z, y) if training else None
         return y

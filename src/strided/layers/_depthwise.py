@@ -105,8 +105,8 @@ class DepthwiseConv2D(Layer):
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         spec = self._spec(inputs.shape)
-        z = _core.convolve(inputs, self._grouped(), spec, op="DepthwiseConv2D")
-        z = _core.add_bias(z, self.params.get("bias"), spec, "DepthwiseConv2D")
+        z = _core.convolve(inputs, self._grouped(), spec, bias=self.params.get("bias"),
+                           op="DepthwiseConv2D")
         y = self.activation(z)
         self._cache = (inputs, spec, z, y) if training else None
         return y

@@ -134,8 +134,8 @@ class Conv2DTranspose(Layer):
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         spec = self._spec(inputs.shape)
-        z = _core.convolve_grad_input(inputs, self.kernel, spec, op="Conv2DTranspose")
-        z = _core.add_bias(z, self.params.get("bias"), spec, "Conv2DTranspose")
+        z = _core.convolve_grad_input(inputs, self.kernel, spec, bias=self.params.get("bias"),
+                                      op="Conv2DTranspose")
         y = self.activation(z)
         self._cache = (inputs, spec, z, y) if training else None
         return y

@@ -2,7 +2,9 @@
 
 ``filter_image`` convolves an image (grey or colour, each channel on its own) a strip of rows
 at a time, so that a large image needs memory for the image, the result and one strip, never
-a float copy of the whole image.  ``to_pixels`` maps the result back to the image's range
+a float64 copy of the whole image (``normalize`` keeps a float32 one, to convolve only once).
+Each strip is one call of ``functional.conv2d``, whose "auto" rule takes FFT for a large
+single-channel kernel.  ``to_pixels`` maps the result back to the image's range
 honestly: values outside are clipped (and counted), or the whole range is rescaled.
 """
 
@@ -208,8 +210,11 @@ def _strips(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int],
     columns = source_index(w, left, right, "replicate" if mode == "zeros" else mode)
     column_pad = np.r_[np.zeros(left, bool), np.ones(w, bool), np.zeros(right, bool)]
     weight = np.ascontiguousarray(kernel, dtype=np.float64)[None, None]
-    row_cost = (w + left + right) * channels * (kh * kw + 2)
-    rows_per_strip = max(1, max_elements // max(row_cost * sh, 1))
+    # a strip holds its input rows, their transform or shifted copies and its output rows,
+    # a few floats per input value; at least a kernel's height of output rows, so that the
+    # kh - 1 rows each strip re-reads stay a small part of its work
+    row_cost = (w + left + right) * channels * 4
+    rows_per_strip = max(-(-kh // sh), max_elements // max(row_cost * sh, 1), 1)
 
     def generate() -> Iterator[tuple[int, np.ndarray]]:
         for first in range(0, oh, rows_per_strip):
@@ -272,20 +277,23 @@ def filter_image(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[i
     out = np.empty((oh, ow, channels), dtype=image.dtype if image.dtype == np.uint16
                    else np.uint8)
     low, high, clipped = np.inf, -np.inf, 0
-    if normalize:  # first pass: the range
-        for _, y in strips:
-            low, high = min(low, float(y.min())), max(high, float(y.max()))
-        _, strips = _strips(image, kernel, stride, padding, padding_mode, max_elements)
-        scale = top_value / (high - low) if high > low else 0.0
+    # --normalize needs the whole range before the first pixel: the result is kept in
+    # float32 (7 digits, ample for 16-bit pixels) and the convolution runs once
+    kept = np.empty((oh, ow, channels), np.float32) if normalize else None
     for first, y in strips:
-        if normalize:
-            values = (y - low) * scale if scale else np.zeros_like(y) + (
-                np.clip(low, 0, top_value))
-        else:
-            low, high = min(low, float(y.min())), max(high, float(y.max()))
-            clipped += int(np.count_nonzero((y < 0) | (y > top_value + 0.5)))
-            values = y
-        out[first:first + y.shape[0]] = np.clip(np.rint(values), 0, top_value)
+        low, high = min(low, float(y.min())), max(high, float(y.max()))
+        if kept is not None:
+            kept[first:first + y.shape[0]] = y
+            continue
+        clipped += int(np.count_nonzero((y < 0) | (y > top_value + 0.5)))
+        out[first:first + y.shape[0]] = np.clip(np.rint(y), 0, top_value)
+    if kept is not None:
+        scale = top_value / (high - low) if high > low else 0.0
+        for first in range(0, oh, 256):  # rescaled in blocks: no float64 copy of the whole
+            block = kept[first:first + 256].astype(np.float64)
+            values = (block - low) * scale if scale else np.zeros_like(block) + np.clip(
+                low, 0, top_value)
+            out[first:first + 256] = np.clip(np.rint(values), 0, top_value)
     stats = {"minimum": low, "maximum": high, "clipped": clipped / out.size}
     return (out[..., 0] if image.ndim == 2 else out), stats
 
