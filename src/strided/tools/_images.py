@@ -11,6 +11,7 @@ honestly: values outside are clipped (and counted), or the whole range is rescal
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -169,14 +170,25 @@ def load_matrix(source: str, name: str = "matrix") -> np.ndarray:
             content = path.read_text()
         except (OSError, UnicodeDecodeError) as error:
             raise OSError(f"cannot read {name} {text!r}: {error}") from None
-        array = _kernels.parse(content.replace(",", " ").replace("\r", ""), f"{name} {text!r}")
+        # one row a line; values by ",", ";" (spreadsheets in comma-decimal locales) or spaces
+        rows = [re.sub(r"[,;]", " ", line) for line in content.replace("\r", "").split("\n")]
+        array = _kernels.parse("\n".join(rows), f"{name} {text!r}")
     else:
         array = read_image(path, grey=True)
-    array = np.squeeze(np.asarray(array))
+    array = np.asarray(array)
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{name} {text!r} must hold real numbers (int or float); got dtype "
+                         f"{array.dtype} and shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} {text!r} is empty; got shape {array.shape}")
+    shape = array.shape
+    array = np.squeeze(array)
     if array.ndim != 2:
-        raise ValueError(f"{name} {text!r} must be a 2-D matrix; got shape {array.shape}")
-    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise ValueError(f"{name} {text!r} must hold numbers; got dtype {array.dtype}")
+        raise ValueError(f"{name} {text!r} must be a 2-D matrix; got shape {shape}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{name} {text!r} must hold finite numbers; got "
+                         f"{int(np.count_nonzero(~np.isfinite(array)))} NaN or infinite "
+                         f"value(s)")
     return array
 
 
@@ -185,7 +197,8 @@ def load_kernel(source: str, size: int | None = None, sigma: float | None = None
     text = source.strip()
     suffix = Path(text).suffix.lower()
     if suffix not in (".npy", ".csv", ".txt", *IMAGE_SUFFIXES) and (
-            any(ch in text for ch in ",;") or not any(ch.isalpha() for ch in text)):
+            any(ch in text for ch in ",;") or not any(ch.isalpha() for ch in text)
+            or _kernels._is_number(text)):
         return _kernels.parse(text, "kernel")
     if Path(text).suffix.lower() in (".npy", ".csv", ".txt", *IMAGE_SUFFIXES):
         return load_matrix(text, "kernel")
