@@ -118,7 +118,7 @@ def features_command(image: str, kernel_texts: tuple[str, ...], weights: str | N
     from ..tools._images import read_image
     from ..tools._pictures import plot_feature_maps
 
-    pixels = read_image(image, grey=grey)
+    pixels = read_image(image, grey=grey, alpha=False)
     bank, titles = _bank(kernel_texts, weights)
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     if weights is None and channels > 1:
@@ -166,7 +166,7 @@ def receptive_field_command(input_: str, layers: tuple[str, ...], position: str 
     at = parse_position(position) if position else None
     picture = None
     if image is not None:
-        picture = read_image(image, grey=True)
+        picture = read_image(image, grey=True, alpha=False)
         if picture.shape != size:
             raise ValueError(f"--image {image!r} is {picture.shape[0]}x{picture.shape[1]} but "
                              f"--input is {size[0]}x{size[1]}")
