@@ -161,7 +161,7 @@ def test_core_errors(call, error, match):
     (lambda: Conv2D(2, 5)(np.zeros((1, 3, 3, 1))), ValueError, r"Conv2D: the kernel is larger "
      r"than the padded input"),
     (lambda: Conv2D(2, 3, input_shape=(8, 8, 3))(np.zeros((1, 8, 8, 4))), ValueError,
-     r"Conv2D: inputs has 4 channels but kernel expects 3"),
+     r"Conv2D: inputs have 4 channels but kernel expects 3"),
 ])
 def test_keras_layer_errors(make, error, match):
     with pytest.raises(error, match=match):

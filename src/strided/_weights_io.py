@@ -75,7 +75,8 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
     path = _check_name(filepath)
     arrays = _read(path)
     version = arrays.pop("format", None)
-    if version is None or version.shape != () or int(version) != FORMAT_VERSION:
+    if (version is None or version.shape != () or version.dtype.kind not in "iu"
+            or int(version) != FORMAT_VERSION):
         raise ValueError(f"Cannot read weights from {str(path)!r}: not a strided weights file "
                          f"of format {FORMAT_VERSION}. Received: format={version!r}")
     by_layer: dict[int, dict[str, np.ndarray]] = {}
@@ -87,15 +88,20 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
         by_layer.setdefault(int(parts[0]), {})[parts[2]] = value
     with_weights = [i for i, layer in enumerate(model.layers) if layer.params]
     if sorted(by_layer) != with_weights:
-        raise ValueError(f"The file {str(path)!r} holds weights for {len(by_layer)} layers but "
-                         f"the model has {len(with_weights)} layers with weights. Received: "
-                         f"layers {sorted(by_layer)} in the file, {with_weights} in the model")
+        raise ValueError(f"The file {str(path)!r} was saved from a different architecture: "
+                         f"layers are matched by position, and it holds weights for the layers "
+                         f"at positions {sorted(by_layer)} but this model has weights at "
+                         f"positions {with_weights}")
     for index in with_weights:
         layer, stored = model.layers[index], by_layer[index]
         if set(stored) != set(layer.params):
             raise ValueError(f"Layer {layer.name!r} expects weights {sorted(layer.params)}. "
                              f"Received: {sorted(stored)} from {str(path)!r}")
         for key, current in layer.params.items():
+            if stored[key].dtype.kind not in "iuf":
+                raise ValueError(f"Layer {layer.name!r} weight {key!r} must hold real numbers "
+                                 f"(int or float). Received: dtype {stored[key].dtype} in the "
+                                 f"file {str(path)!r}")
             if stored[key].shape != current.shape:
                 raise ValueError(f"Layer {layer.name!r} weight {key!r} has shape "
                                  f"{current.shape} in the model but {stored[key].shape} in "

@@ -78,6 +78,7 @@ def _spec(op: str, rank: int, input_shape: Sequence[int], filters_shape: Sequenc
         padding=_padding(padding, rank, layout, op),
         dilation=_spatial(dilations, rank, layout, "dilations", op),
         groups=groups, data_format=layout, weight_format="HWIO", weight_name=filters_name,
+        stride_name="strides", dilation_name="dilations",
     )
 
 

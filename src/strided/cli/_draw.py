@@ -133,7 +133,8 @@ def features_command(image: str, kernel_texts: tuple[str, ...], weights: str | N
         return np.maximum(maps, 0) if relu else maps
 
     plot_feature_maps(pixels, layer, output, titles=titles)
-    click.echo(f"wrote {output} ({bank.shape[3]} feature maps)")
+    maps = bank.shape[3]
+    click.echo(f"wrote {output} ({maps} feature map{'' if maps == 1 else 's'})")
 
 
 @draw.command("receptive-field")

@@ -57,9 +57,11 @@ class BaseConv(Layer):
         padding = check_padding(padding, kind, valid)
         data_format = check_data_format(data_format, kind)
         self.filters = filters
-        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", kind)
-        self.strides = normalize_tuple(strides, self.rank, "strides", kind)
-        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", kind)
+        self.kernel_size = normalize_tuple(
+            kernel_size, self.rank, "kernel_size", kind, single=False)
+        self.strides = normalize_tuple(strides, self.rank, "strides", kind, single=False)
+        self.dilation_rate = normalize_tuple(
+            dilation_rate, self.rank, "dilation_rate", kind, single=False)
         self.padding = padding
         self.data_format = data_format
         self.groups = groups
@@ -82,6 +84,9 @@ class BaseConv(Layer):
 
     def _channels(self, input_shape: Shape) -> int | None:
         return input_shape[-1 if self.data_format == "channels_last" else 1]
+
+    def input_ndim(self) -> int:
+        return self.rank + 2
 
     def build(self, input_shape: Shape) -> None:
         kind = type(self).__name__

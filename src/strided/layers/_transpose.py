@@ -70,11 +70,11 @@ class Conv2DTranspose(Layer):
         padding = check_padding(padding, kind)
         data_format = check_data_format(data_format, kind)
         self.filters = filters
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", kind)
-        self.strides = normalize_tuple(strides, 2, "strides", kind)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", kind)
+        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", kind, single=False)
+        self.strides = normalize_tuple(strides, 2, "strides", kind, single=False)
+        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", kind, single=False)
         self.output_padding = None if output_padding is None else normalize_tuple(
-            output_padding, 2, "output_padding", kind, minimum=0)
+            output_padding, 2, "output_padding", kind, minimum=0, single=False)
         if self.output_padding is not None and any(
                 p >= s for p, s in zip(self.output_padding, self.strides)):
             raise ValueError(f"{kind}: each output_padding must be smaller than the stride. "
@@ -95,6 +95,9 @@ class Conv2DTranspose(Layer):
 
     def _channels(self, input_shape: Shape) -> int | None:
         return input_shape[-1 if self.data_format == "channels_last" else 1]
+
+    def input_ndim(self) -> int:
+        return 4
 
     def build(self, input_shape: Shape) -> None:
         if len(input_shape) != 4 or self._channels(input_shape) is None:

@@ -469,8 +469,8 @@ def plot_connectivity(input_size: tuple[int, int], kernel_size: tuple[int, int],
     dense = [(i, o) for i in range(n_in) for o in range(n_out)]
     bipartite(figure.add_subplot(grid[1]),
               f"fully connected {n_in} -> {n_out}: every input to every output\n"
-              f"{len(dense)} connections, {len(dense)} weights + {n_out} biases = "
-              f"{len(dense) + n_out} parameters", dense)
+              f"{len(dense)} connections, {len(dense)} weights + {n_out} "
+              f"bias{'es' if n_out != 1 else ''} = {len(dense) + n_out} parameters", dense)
     ax = figure.add_subplot(grid[2])
     side = int(np.ceil(np.sqrt(n_out)))
     for i in range(h):

@@ -297,7 +297,8 @@ def stack_steps(input_shape: tuple[int, int, int], layers: Sequence[LayerSpec],
             per_text = f"{c}" if layer.groups == 1 else f"({c} / {layer.groups})"
             lines.append(f"  output {_shape_text(out_shape, convention)}")
             lines.append(f"  parameters: {layer.kernel[0]} * {layer.kernel[1]} * {per_text} * "
-                         f"{filters} weights + {biases} biases = {params:,}")
+                         f"{filters} weights + {biases} bias{'' if biases == 1 else 'es'} = "
+                         f"{params:,}")
         else:
             params = 0
             out_shape = (oh, ow, c)
