@@ -79,7 +79,11 @@ OIHW = np.zeros((2, 3, 3, 3))
     (lambda: F.conv2d(NCHW, OIHW, algorithm="magic"), ValueError,
      r"conv2d: algorithm must be one of 'auto', 'im2col'.*; got algorithm='magic'"),
     (lambda: F.conv2d(np.zeros((1, 3, 0, 5)), OIHW), ValueError,
-     r"input must have positive spatial sizes; got input.shape=\(1, 3, 0, 5\)"),
+     r"conv2d: the kernel is larger than the padded input in spatial dimension 0: effective "
+     r"kernel size 3 > padded input size 0"),
+    (lambda: F.conv2d(np.zeros((1, 3, 0, 5)), OIHW, padding=1, padding_mode="reflect"),
+     ValueError, r"input must have positive spatial sizes with padding_mode='reflect'; got "
+                 r"input.shape=\(1, 3, 0, 5\)"),
     # TensorFlow's own rules
     (lambda: nn.conv2d(NHWC, HWIO, [2, 2, 2, 1], "SAME"), ValueError,
      r"conv2d: strides in the batch and channel dimensions must be 1; got strides=\[2, 2, 2, 1\]"),

@@ -384,10 +384,12 @@ def make_spec(
             f"{op}: {weight_name} must have a positive kernel size; "
             f"got {weight_name}.shape={tuple(weight_shape)}"
         )
-    if any(n < 1 for n in size):
+    if any(n < 0 for n in size) or (padding_mode != "zeros" and any(n < 1 for n in size)):
+        what = "positive" if padding_mode != "zeros" else "non-negative"
         raise ValueError(
-            f"{op}: {input_name} must have positive spatial sizes; "
-            f"got {input_name}.shape={tuple(input_shape)}"
+            f"{op}: {input_name} must have {what} spatial sizes"
+            + (f" with padding_mode={padding_mode!r}" if padding_mode != "zeros" else "")
+            + f"; got {input_name}.shape={tuple(input_shape)}"
         )
     strides = normalize_tuple(stride, rank, stride_name, op)
     dilations = normalize_tuple(dilation, rank, dilation_name, op)

@@ -6,7 +6,11 @@ PyTorch's order, and accept an unbatched input (C, *S) as PyTorch does.  Beyond 
 * ``padding="same"`` also works with a stride above 1, by TensorFlow's rule
   (``output = ceil(input / stride)``, the odd extra pixel padded after);
 * ``padding_mode`` ("zeros", "reflect", "replicate", "circular"), as ``torch.nn.Conv2d`` has;
-* integer arrays are convolved exactly, in int64, dilated or not;
+* integer arrays are convolved exactly, in int64, dilated or not; a float bias on an integer
+  input gives a float result, by NumPy's promotion (PyTorch refuses the mix);
+* strides and dilations above 1 together, as PyTorch (TensorFlow's ``convolution`` refuses);
+* an input with a spatial size of zero is padded like any other (zeros where the padding
+  leaves room for the kernel);
 * ``algorithm`` picks the algorithm by name (default "auto").
 """
 

@@ -14,6 +14,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import _activations
+
 Shape = tuple[int | None, ...]
 
 
@@ -63,6 +65,12 @@ class Layer:
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         """The output's shape for an input of ``input_shape`` (batch may be None)."""
         raise NotImplementedError
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # ``layer.activation = None`` (or a name) works as in Keras: always an Activation
+        if name == "activation":
+            value = _activations.get(value)  # type: ignore[arg-type]
+        super().__setattr__(name, value)
 
     def input_ndim(self) -> int | None:
         """The number of dimensions inputs must have (batch included), if fixed."""

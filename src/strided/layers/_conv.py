@@ -192,6 +192,9 @@ class Conv2D(BaseConv):
     The kernel has shape (kH, kW, C_in / groups, filters): ``filters`` filters, each a stack of
     ``C_in / groups`` kernels of kH x kW, as the Keras article explains.
 
+    Beyond Keras: ``strides`` and ``dilation_rate`` above 1 together are computed exactly
+    (Keras refuses them; PyTorch allows them).
+
     Examples
     --------
     The Keras article's layer on a batch of four 28x28 RGB images:
