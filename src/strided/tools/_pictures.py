@@ -200,7 +200,8 @@ def _as_bank(filters: object) -> tuple[list[np.ndarray], int]:
 
 
 def plot_filter_bank(filters: object, path: PathLike, titles: Sequence[str] | None = None,
-                     columns: int | None = None, annotate: bool | None = None) -> Path:
+                     columns: int | None = None, annotate: bool | None = None,
+                     shared: bool | None = None) -> Path:
     """A filter bank as a grid: each kernel's taps coloured (red positive, blue negative).
 
     Parameters
@@ -212,8 +213,14 @@ def plot_filter_bank(filters: object, path: PathLike, titles: Sequence[str] | No
     columns : int, optional
         Panels per row (default: C_in for HWIO, else up to 6).
     annotate : bool, optional
-        Write each tap's value in its cell (default: for kernels up to 7x7).
+        Write each tap's value in its cell (default: for kernels up to 7x7), with the same
+        number of decimals in every cell of a kernel (of the bank, when ``shared``).
+    shared : bool, optional
+        One colour scale for the whole bank, drawn as a colour bar (default: for arrays, such
+        as trained HWIO filters); False gives each kernel its own scale (default for a list
+        of kernels, such as the catalogue, whose sizes differ).
     """
+    shared = isinstance(filters, np.ndarray) if shared is None else shared
     bank, cin = _as_bank(filters)
     if titles is not None and len(titles) != len(bank):
         raise ValueError(f"plot_filter_bank: got {len(titles)} titles for {len(bank)} kernels")
@@ -224,18 +231,23 @@ def plot_filter_bank(filters: object, path: PathLike, titles: Sequence[str] | No
     figure = _figure(panel * columns + 0.8, (panel + 0.45) * rows + 0.3)
     if annotate is None:
         annotate = max(kh, kw) <= 7
+    if shared:
+        figure.set_layout_engine("constrained", h_pad=0.04, w_pad=0.04)
+    whole = max(float(np.max(np.abs(np.asarray(k, dtype=np.float64)))) for k in bank) or 1.0
+    image = None
     for index, kernel in enumerate(bank):
         ax = figure.add_subplot(rows, columns, index + 1)
         kernel = np.asarray(kernel, dtype=np.float64)
-        own = float(np.max(np.abs(kernel))) or 1.0
-        ax.imshow(kernel, cmap="RdBu_r", vmin=-own, vmax=own, interpolation="nearest")
+        own = whole if shared else float(np.max(np.abs(kernel))) or 1.0
+        image = ax.imshow(kernel, cmap="RdBu_r", vmin=-own, vmax=own, interpolation="nearest")
         if annotate:
             h, w = kernel.shape
             size = max(5.0, min(11.0, 40 / max(h, w)))
+            labels = tap_labels(kernel, whole if shared else None)
             for i in range(h):
                 for j in range(w):
                     strong = abs(kernel[i, j]) > 0.6 * own
-                    ax.text(j, i, _short(kernel[i, j]), ha="center", va="center",
+                    ax.text(j, i, labels[i][j], ha="center", va="center",
                             fontsize=size, color="white" if strong else "black")
         ax.set_xticks([])
         ax.set_yticks([])
@@ -246,18 +258,33 @@ def plot_filter_bank(filters: object, path: PathLike, titles: Sequence[str] | No
         else:
             label = f"kernel {index}"
         ax.set_title(label, fontsize=9)
-    figure.tight_layout(pad=0.6)
+    if shared:
+        bar = figure.colorbar(image, ax=figure.axes, shrink=0.8, pad=0.02)
+        bar.set_label("tap value (one scale for the bank)", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    else:
+        figure.tight_layout(pad=0.6)
     return _save(figure, path)
 
 
-def _short(value: float) -> str:
-    text = format_number(value)
-    if len(text) > 5:
-        text = f"{value:.2f}".rstrip("0").rstrip(".")
-    if abs(value - round(value * 9) / 9) < 1e-12 and not float(value).is_integer() \
-            and round(value * 9) in (1, -1):
-        return "1/9" if value > 0 else "-1/9"
-    return text
+def tap_labels(kernel: np.ndarray, scale: float | None = None) -> list[list[str]]:
+    """Each tap's value as text, with one number of decimals for the whole kernel: integers
+    as integers, ninths as "1/9", else two significant digits of ``scale`` (default the
+    kernel's largest magnitude); a value that rounds to zero is "0", never "-0"."""
+    values = np.asarray(kernel, dtype=np.float64)
+    if np.all(values == np.round(values)):
+        return [[str(int(v)) for v in row] for row in values]
+    if np.allclose(values * 9, np.round(values * 9), rtol=0, atol=1e-9) and np.all(
+            np.abs(np.round(values * 9)) <= 1):
+        names = {1: "1/9", -1: "-1/9", 0: "0"}
+        return [[names[round(float(v) * 9)] for v in row] for row in values]
+    largest = scale or float(np.max(np.abs(values)))
+    decimals = int(min(4, max(1, 1 - np.floor(np.log10(largest)))))
+    rows = []
+    for row in values:
+        texts = [f"{v:.{decimals}f}" for v in row]
+        rows.append(["0" if float(t) == 0 else t for t in texts])
+    return rows
 
 
 def _apply_model(model: object, batch: np.ndarray) -> np.ndarray:
@@ -320,7 +347,10 @@ def plot_feature_maps(image: np.ndarray, model: object | Callable[[np.ndarray], 
     h, w = maps.shape[1:3]
     panel = 2.4
     aspect = h / w
-    figure = _figure(panel * columns, (panel * aspect + 0.55) * rows)
+    figure = _figure(panel * columns, (panel * aspect + 0.6) * rows + 0.35)
+    # constrained layout leaves each row's two-line titles their own room, whatever the
+    # image's aspect (tight_layout let the second row's titles run under the first's images)
+    figure.set_layout_engine("constrained", h_pad=0.04, w_pad=0.04)
     ax = figure.add_subplot(rows, columns, 1)
     shown = array[..., 0] if array.shape[2] == 1 else array
     ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, interpolation="nearest")
@@ -340,7 +370,6 @@ def plot_feature_maps(image: np.ndarray, model: object | Callable[[np.ndarray], 
     how = ("0.5th..99.5th percentile" if robust else "minimum..maximum")
     figure.suptitle(f"each map's grey: black..white = its own {how}; true range above it",
                     fontsize=9)
-    figure.tight_layout(pad=0.5, rect=(0, 0, 1, 0.93))
     return _save(figure, path)
 
 
