@@ -100,4 +100,4 @@ def kernels_command(name: str | None, size: int | None, sigma: float | None) -> 
         return
     matrix = catalogue.get(name, size=size, sigma=sigma)
     click.echo(f"{name} ({matrix.shape[0]}x{matrix.shape[1]}): {catalogue.describe(name)}")
-    click.echo("\n".join(format_matrix(matrix)))
+    click.echo("\n".join(format_matrix(matrix, full=True)))
