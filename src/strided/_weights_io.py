@@ -10,8 +10,11 @@ position, as Keras' ``load_weights`` does, checking every shape before changing 
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +58,13 @@ def save_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
         raise
 
 
+#: What zipfile and NumPy's header parser raise on a damaged archive (found by fuzzing:
+#: tests/test_fuzz_readers.py): all reported as "not a valid .npz weights file".
+_DAMAGED = (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError, NotImplementedError,
+            RuntimeError, SyntaxError, zlib.error, tokenize.TokenError, MemoryError, IndexError,
+            TypeError, struct.error, OverflowError)
+
+
 def _read(path: Path) -> dict[str, np.ndarray]:
     """Every array of the file, or a ValueError saying why it is not a weights file."""
     try:
@@ -62,9 +72,9 @@ def _read(path: Path) -> dict[str, np.ndarray]:
             if not isinstance(data, np.lib.npyio.NpzFile):
                 raise ValueError("it holds a single array, not a .npz archive")
             return {key: data[key] for key in data.files}
-    except (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
+    except FileNotFoundError:
+        raise
+    except _DAMAGED as error:
         raise ValueError(f"Cannot read weights from {str(path)!r}: not a valid .npz weights "
                          f"file written by save_weights ({type(error).__name__}: {error})"
                          ) from None

@@ -507,6 +507,8 @@ def parse(text: str, name: str = "kernel") -> np.ndarray:
                                  f"number; write rows separated by ';' and numbers by ',', "
                                  f"e.g. '1,1,1;0,0,0;-1,-1,-1'")
             top, _, bottom = word.partition("/")
+            if bottom and Fraction(bottom) == 0:
+                raise ValueError(f"{name} {text!r} divides by zero: {word!r}")
             value = Fraction(top) / Fraction(bottom) if bottom else Fraction(top)
             row.append(value)
         rows.append(row)

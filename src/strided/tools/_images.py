@@ -222,10 +222,14 @@ def load_matrix(source: str, name: str = "matrix") -> np.ndarray:
         raise OSError(f"cannot read {name} {text!r}: no such file")
     if suffix == ".npy":
         try:
-            array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as error:
+            with open(path, "rb") as stream:
+                array = np.load(stream, allow_pickle=False)
+                if isinstance(array, np.lib.npyio.NpzFile):
+                    array.close()
+                    raise ValueError("it is a .npz archive, not a .npy array")
+        except Exception as error:  # NumPy's header parser raises many kinds on bad files
             raise OSError(f"cannot read {name} {text!r}: not a NumPy .npy array of numbers "
-                          f"({error})") from None
+                          f"({type(error).__name__}: {error})") from None
     elif suffix in (".csv", ".txt"):
         try:
             content = path.read_text()
