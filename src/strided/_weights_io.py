@@ -41,8 +41,12 @@ def save_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
         for key, value in layer.params.items():
             arrays[f"{index:03d}/{layer.name}/{key}"] = value
     directory = path.parent if str(path.parent) else Path(".")
-    handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)
+    try:
+        handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.",
+                                             suffix=".tmp", delete=False)
+    except OSError as error:  # the temporary name is ours: report the user's path
+        raise OSError(f"cannot write weights to {str(path)!r}: {error.strerror or error}"
+                      ) from None
     try:
         # a temporary file is private (0600); give the result the usual umask permissions
         umask = os.umask(0)

@@ -139,3 +139,10 @@ def test_load_weights_refuses_a_complex_format_entry(tmp_path) -> None:
     with pytest.raises(ValueError, match=r"not a strided weights file of format 1\. Received: "
                                          r"format=array\(1\.\+2\.j\)"):
         model.load_weights(path)
+
+
+def test_save_weights_to_an_unwritable_place_names_the_users_path() -> None:
+    model = Sequential([layers.Input((2,)), layers.Dense(1)])
+    with pytest.raises(OSError, match=r"^cannot write weights to '/proc/x.npz': ") as error:
+        model.save_weights("/proc/x.npz")
+    assert ".tmp" not in str(error.value)
