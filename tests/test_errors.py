@@ -79,7 +79,11 @@ OIHW = np.zeros((2, 3, 3, 3))
     (lambda: F.conv2d(NCHW, OIHW, algorithm="magic"), ValueError,
      r"conv2d: algorithm must be one of 'auto', 'im2col'.*; got algorithm='magic'"),
     (lambda: F.conv2d(np.zeros((1, 3, 0, 5)), OIHW), ValueError,
-     r"input must have positive spatial sizes; got input.shape=\(1, 3, 0, 5\)"),
+     r"conv2d: the kernel is larger than the padded input in spatial dimension 0: effective "
+     r"kernel size 3 > padded input size 0"),
+    (lambda: F.conv2d(np.zeros((1, 3, 0, 5)), OIHW, padding=1, padding_mode="reflect"),
+     ValueError, r"input must have positive spatial sizes with padding_mode='reflect'; got "
+                 r"input.shape=\(1, 3, 0, 5\)"),
     # TensorFlow's own rules
     (lambda: nn.conv2d(NHWC, HWIO, [2, 2, 2, 1], "SAME"), ValueError,
      r"conv2d: strides in the batch and channel dimensions must be 1; got strides=\[2, 2, 2, 1\]"),
@@ -161,7 +165,7 @@ def test_core_errors(call, error, match):
     (lambda: Conv2D(2, 5)(np.zeros((1, 3, 3, 1))), ValueError, r"Conv2D: the kernel is larger "
      r"than the padded input"),
     (lambda: Conv2D(2, 3, input_shape=(8, 8, 3))(np.zeros((1, 8, 8, 4))), ValueError,
-     r"Conv2D: inputs has 4 channels but kernel expects 3"),
+     r"Conv2D: inputs have 4 channels but kernel expects 3"),
 ])
 def test_keras_layer_errors(make, error, match):
     with pytest.raises(error, match=match):

@@ -24,6 +24,7 @@ from ._padding import pad, pad_adjoint
 from ._spec import ConvSpec
 
 _NUMERIC_KINDS = "biuf"
+_INT64_MAX = int(np.iinfo(np.int64).max)
 
 
 def as_array(value: object, name: str, op: str) -> np.ndarray:
@@ -33,6 +34,12 @@ def as_array(value: object, name: str, op: str) -> np.ndarray:
         raise TypeError(
             f"{op}: {name} must be an array of real numbers (bool, int, uint or float); "
             f"got dtype {array.dtype}"
+        )
+    if array.dtype == np.uint64 and array.size and int(array.max()) > _INT64_MAX:
+        raise ValueError(
+            f"{op}: {name} holds uint64 values above 2**63 - 1 (largest {int(array.max())}), "
+            f"which the exact int64 computation cannot hold; convert to float64, or to int64 "
+            f"if the values fit"
         )
     return array
 
@@ -99,10 +106,36 @@ def check_shape(array: np.ndarray, expected: Sequence[int], name: str, op: str) 
         )
 
 
-def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, algorithm: str = "auto",
-             op: str = "conv") -> np.ndarray:
-    """Cross-correlate ``x`` with ``w`` as ``spec`` says; arrays in the spec's layouts."""
+def check_bias(bias: object, channels: int, op: str) -> np.ndarray | None:
+    """``bias`` as an array of ``channels`` real numbers (or None), checked before any work."""
+    if bias is None:
+        return None
+    b = as_array(bias, "bias", op)
+    if b.shape != (channels,):
+        raise ValueError(
+            f"{op}: bias must have shape ({channels},), one value per output channel; "
+            f"got bias.shape={b.shape}"
+        )
+    return b
+
+
+def _finish(y: np.ndarray, bias: np.ndarray | None, result: np.ndarray) -> np.ndarray:
+    """Canonical ``y`` (compute dtype) plus ``bias`` along its last axis, rounded once to
+    ``result``'s dtype with the bias promoted in as NumPy would (an int64 result with a
+    float bias is float)."""
+    if bias is None:
+        return y.astype(result, copy=False)
+    _, dtype = compute_dtypes(result, bias.dtype)
+    return np.add(y, bias, dtype=np.result_type(y.dtype, bias.dtype)).astype(dtype, copy=False)
+
+
+def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = None,
+             algorithm: str = "auto", op: str = "conv") -> np.ndarray:
+    """Cross-correlate ``x`` with ``w`` as ``spec`` says, plus ``bias`` (one per output
+    channel, added before the one rounding to the result dtype); arrays in the spec's
+    layouts."""
     compute, result = compute_dtypes(x.dtype, w.dtype)
+    b = check_bias(bias, spec.out_channels, op)
     inner = _inner(spec)
     method = _algorithms.resolve(algorithm, inner, compute, op)
     xc = _to_canonical(x, spec).astype(compute, copy=False)
@@ -110,14 +143,17 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, algorithm: str = "
         xc = pad(xc, spec.padding, spec.padding_mode)
     wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
     y = method.forward(xc, wc, inner)
-    return _from_canonical(y.astype(result, copy=False), spec)
+    return _from_canonical(_finish(y, b, result), spec)
 
 
 def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, *,
-                        algorithm: str = "auto", op: str = "conv_grad_input") -> np.ndarray:
-    """Gradient of ``convolve`` with respect to its input (the transposed convolution)."""
+                        bias: object = None, algorithm: str = "auto",
+                        op: str = "conv_grad_input") -> np.ndarray:
+    """Gradient of ``convolve`` with respect to its input (the transposed convolution), plus
+    ``bias`` (one per input channel, as a transposed convolution's bias)."""
     check_shape(grad_output, spec.in_user_layout(spec.output_shape), "grad_output", op)
     compute, result = compute_dtypes(grad_output.dtype, w.dtype)
+    b = check_bias(bias, spec.in_channels, op)
     inner = _inner(spec)
     method = _algorithms.resolve(algorithm, inner, compute, op)
     dy = _to_canonical(grad_output, spec).astype(compute, copy=False)
@@ -125,7 +161,7 @@ def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, 
     dx = method.grad_input(dy, wc, inner)
     if spec.padding_mode != "zeros":
         dx = pad_adjoint(dx, spec.padding, spec.padding_mode)
-    return _from_canonical(dx.astype(result, copy=False), spec)
+    return _from_canonical(_finish(dx, b, result), spec)
 
 
 def convolve_grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec, *,
@@ -141,24 +177,6 @@ def convolve_grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec,
     dy = _to_canonical(grad_output, spec).astype(compute, copy=False)
     dw = method.grad_weight(xc, dy, inner)
     return _weight_from_canonical(dw.astype(result, copy=False), spec)
-
-
-def add_bias(y: np.ndarray, bias: object, spec: ConvSpec, op: str) -> np.ndarray:
-    """``y + bias`` along the channel axis of ``y`` (in the spec's data format)."""
-    if bias is None:
-        return y
-    b = as_array(bias, "bias", op)
-    channel_axis = -1 if spec.data_format == "channels_last" else 1
-    channels = y.shape[channel_axis]
-    if b.shape != (channels,):
-        raise ValueError(
-            f"{op}: bias must have shape ({channels},), one value per output channel; "
-            f"got bias.shape={b.shape}"
-        )
-    if spec.data_format == "channels_first":
-        b = b.reshape(-1, *([1] * spec.rank))
-    _, result = compute_dtypes(y.dtype, b.dtype)
-    return np.add(y, b, dtype=result)
 
 
 def bias_gradient(grad_output: np.ndarray, spec: ConvSpec) -> np.ndarray:

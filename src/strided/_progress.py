@@ -2,7 +2,10 @@
 
 ``verbose`` follows Keras: 0 silent, 1 a progress bar (step count, loss, metrics, time left),
 2 one line per epoch, "auto" a bar when standard output is a terminal and one line per epoch
-otherwise.  tqdm is imported only when a bar is drawn; without tqdm, a bar becomes one line
+otherwise.  As Keras' progress bar, ``verbose=1`` draws a bar only on a terminal and writes
+one line per epoch to a file.  The bar has a fixed width, and when it ends the epoch's values
+(validation ones included) get a line of their own, so that an 80-column terminal cuts none
+of them.  tqdm is imported only when a bar is drawn; without tqdm, a bar becomes one line
 per epoch.
 """
 
@@ -36,7 +39,9 @@ class Progress:
         self.stream = stream or sys.stdout
         self.start = time.perf_counter()
         self._bar = None
-        if verbose == 1:
+        if verbose == 1 and not getattr(self.stream, "isatty", lambda: False)():
+            self.verbose = 2  # a file gets no bar: its updates would pile up on one line
+        if self.verbose == 1:
             try:
                 from tqdm.auto import tqdm
             except ImportError:  # no tqdm: fall back to one line per epoch
@@ -44,8 +49,8 @@ class Progress:
             else:
                 self._bar = tqdm(total=total, desc=title, unit=unit, file=self.stream,
                                  dynamic_ncols=True, leave=True,
-                                 bar_format="{desc}: {n_fmt}/{total_fmt} {bar} "
-                                            "[{elapsed}<{remaining}, {rate_fmt}] {postfix}")
+                                 bar_format="{desc}: {n_fmt}/{total_fmt} {bar:12} "
+                                            "[{elapsed}<{remaining}]{postfix}")
 
     def update(self, steps: int, values: dict[str, float]) -> None:
         """``steps`` more steps done; ``values`` are the running loss and metrics."""
@@ -57,8 +62,10 @@ class Progress:
         """The end: final values (including validation ones) on the bar or on one line."""
         elapsed = time.perf_counter() - self.start
         if self._bar is not None:
-            self._bar.set_postfix_str(_format(values), refresh=False)
+            self._bar.set_postfix_str("", refresh=False)
             self._bar.close()
+            if values:
+                print(f"  {_format(values)}", file=self.stream, flush=True)
         elif self.verbose == 2:
             per_step = 1000 * elapsed / max(1, self.total)
             print(f"{self.title}: {self.total}/{self.total} - {elapsed:.1f}s "

@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
+import numpy as np
+
 DataFormat = Literal["channels_last", "channels_first"]
 WeightFormat = Literal["HWIO", "OIHW"]
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular", "symmetric"]
@@ -124,17 +126,24 @@ class ConvSpec:
         return (shape[0], shape[-1], *shape[1:-1])
 
 
-def normalize_tuple(value: object, rank: int, name: str, op: str, minimum: int = 1
-                    ) -> tuple[int, ...]:
-    """An int or a sequence of ``rank`` ints, each ``>= minimum``, as a tuple of ``rank`` ints."""
+def normalize_tuple(value: object, rank: int, name: str, op: str, minimum: int = 1, *,
+                    single: bool = True) -> tuple[int, ...]:
+    """An int or a sequence of ``rank`` ints, each ``>= minimum``, as a tuple of ``rank`` ints.
+
+    A sequence of one int stands for all ``rank`` (as PyTorch) unless ``single`` is False
+    (as Keras, which wants exactly ``rank``); booleans are refused.
+    """
     what = "positive" if minimum == 1 else "non-negative"
-    rule = f"{name} must be a {what} int or a sequence of {rank} {what} ints"
+    rule = f"{name} must be a {what} int or a sequence of {rank} {what} int" + (
+        "s" if rank > 1 else "")
     if isinstance(value, Sequence) and not isinstance(value, str):
         items = list(value)
-        if len(items) == 1:
+        if len(items) == 1 and single:
             items = items * rank
     else:
         items = [value] * rank
+    if any(isinstance(item, (bool, np.bool_)) for item in items):
+        raise TypeError(f"{op}: {rule}; got {name}={value!r}")
     try:
         numbers = tuple(operator.index(item) for item in items)  # type: ignore[call-overload]
     except TypeError:
@@ -314,12 +323,14 @@ def make_spec(
     weight_format: WeightFormat = "HWIO",
     input_name: str = "input",
     weight_name: str = "filters",
+    stride_name: str = "stride",
+    dilation_name: str = "dilation",
 ) -> ConvSpec:
     """Validate one call's arguments against the arrays' shapes and build its ``ConvSpec``.
 
     ``input_shape`` is in ``data_format`` and ``weight_shape`` in ``weight_format``, as the
-    caller gave them; messages quote them so, and name ``op``, ``input_name`` and
-    ``weight_name``.
+    caller gave them; messages quote them so, and name ``op``, ``input_name``,
+    ``weight_name``, ``stride_name`` and ``dilation_name`` (TensorFlow's are plural).
     """
     input_layout = input_layout_name(rank, data_format)
     weight_layout = layout_names(rank, weight_format)
@@ -361,7 +372,8 @@ def make_spec(
         )
     if group_channels * groups != channels:
         raise ValueError(
-            f"{op}: {input_name} has {channels} channels but {weight_name} "
+            f"{op}: {input_name} {'have' if input_name.endswith('s') else 'has'} {channels} "
+            f"channel{'' if channels == 1 else 's'} but {weight_name} "
             f"{'expect' if weight_name.endswith('s') else 'expects'} "
             f"{group_channels * groups} ({weight_name}.shape={tuple(weight_shape)}, "
             f"groups={groups}); the {_ORDINALS[in_axis]} dimension of {weight_layout} "
@@ -372,13 +384,15 @@ def make_spec(
             f"{op}: {weight_name} must have a positive kernel size; "
             f"got {weight_name}.shape={tuple(weight_shape)}"
         )
-    if any(n < 1 for n in size):
+    if any(n < 0 for n in size) or (padding_mode != "zeros" and any(n < 1 for n in size)):
+        what = "positive" if padding_mode != "zeros" else "non-negative"
         raise ValueError(
-            f"{op}: {input_name} must have positive spatial sizes; "
-            f"got {input_name}.shape={tuple(input_shape)}"
+            f"{op}: {input_name} must have {what} spatial sizes"
+            + (f" with padding_mode={padding_mode!r}" if padding_mode != "zeros" else "")
+            + f"; got {input_name}.shape={tuple(input_shape)}"
         )
-    strides = normalize_tuple(stride, rank, "stride", op)
-    dilations = normalize_tuple(dilation, rank, "dilation", op)
+    strides = normalize_tuple(stride, rank, stride_name, op)
+    dilations = normalize_tuple(dilation, rank, dilation_name, op)
     spec = ConvSpec(
         batch=batch,
         input_size=tuple(size),

@@ -10,8 +10,11 @@ position, as Keras' ``load_weights`` does, checking every shape before changing 
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,8 +41,12 @@ def save_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
         for key, value in layer.params.items():
             arrays[f"{index:03d}/{layer.name}/{key}"] = value
     directory = path.parent if str(path.parent) else Path(".")
-    handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)
+    try:
+        handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.",
+                                             suffix=".tmp", delete=False)
+    except OSError as error:  # the temporary name is ours: report the user's path
+        raise OSError(f"cannot write weights to {str(path)!r}: {error.strerror or error}"
+                      ) from None
     try:
         # a temporary file is private (0600); give the result the usual umask permissions
         umask = os.umask(0)
@@ -55,6 +62,13 @@ def save_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
         raise
 
 
+#: What zipfile and NumPy's header parser raise on a damaged archive (found by fuzzing:
+#: tests/test_fuzz_readers.py): all reported as "not a valid .npz weights file".
+_DAMAGED = (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError, NotImplementedError,
+            RuntimeError, SyntaxError, zlib.error, tokenize.TokenError, MemoryError, IndexError,
+            TypeError, struct.error, OverflowError)
+
+
 def _read(path: Path) -> dict[str, np.ndarray]:
     """Every array of the file, or a ValueError saying why it is not a weights file."""
     try:
@@ -62,9 +76,9 @@ def _read(path: Path) -> dict[str, np.ndarray]:
             if not isinstance(data, np.lib.npyio.NpzFile):
                 raise ValueError("it holds a single array, not a .npz archive")
             return {key: data[key] for key in data.files}
-    except (zipfile.BadZipFile, EOFError, ValueError, KeyError, OSError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
+    except FileNotFoundError:
+        raise
+    except _DAMAGED as error:
         raise ValueError(f"Cannot read weights from {str(path)!r}: not a valid .npz weights "
                          f"file written by save_weights ({type(error).__name__}: {error})"
                          ) from None
@@ -75,7 +89,8 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
     path = _check_name(filepath)
     arrays = _read(path)
     version = arrays.pop("format", None)
-    if version is None or version.shape != () or int(version) != FORMAT_VERSION:
+    if (version is None or version.shape != () or version.dtype.kind not in "iu"
+            or int(version) != FORMAT_VERSION):
         raise ValueError(f"Cannot read weights from {str(path)!r}: not a strided weights file "
                          f"of format {FORMAT_VERSION}. Received: format={version!r}")
     by_layer: dict[int, dict[str, np.ndarray]] = {}
@@ -87,15 +102,20 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
         by_layer.setdefault(int(parts[0]), {})[parts[2]] = value
     with_weights = [i for i, layer in enumerate(model.layers) if layer.params]
     if sorted(by_layer) != with_weights:
-        raise ValueError(f"The file {str(path)!r} holds weights for {len(by_layer)} layers but "
-                         f"the model has {len(with_weights)} layers with weights. Received: "
-                         f"layers {sorted(by_layer)} in the file, {with_weights} in the model")
+        raise ValueError(f"The file {str(path)!r} was saved from a different architecture: "
+                         f"layers are matched by position, and it holds weights for the layers "
+                         f"at positions {sorted(by_layer)} but this model has weights at "
+                         f"positions {with_weights}")
     for index in with_weights:
         layer, stored = model.layers[index], by_layer[index]
         if set(stored) != set(layer.params):
             raise ValueError(f"Layer {layer.name!r} expects weights {sorted(layer.params)}. "
                              f"Received: {sorted(stored)} from {str(path)!r}")
         for key, current in layer.params.items():
+            if stored[key].dtype.kind not in "iuf":
+                raise ValueError(f"Layer {layer.name!r} weight {key!r} must hold real numbers "
+                                 f"(int or float). Received: dtype {stored[key].dtype} in the "
+                                 f"file {str(path)!r}")
             if stored[key].shape != current.shape:
                 raise ValueError(f"Layer {layer.name!r} weight {key!r} has shape "
                                  f"{current.shape} in the model but {stored[key].shape} in "

@@ -6,7 +6,11 @@ PyTorch's order, and accept an unbatched input (C, *S) as PyTorch does.  Beyond 
 * ``padding="same"`` also works with a stride above 1, by TensorFlow's rule
   (``output = ceil(input / stride)``, the odd extra pixel padded after);
 * ``padding_mode`` ("zeros", "reflect", "replicate", "circular"), as ``torch.nn.Conv2d`` has;
-* integer arrays are convolved exactly, in int64, dilated or not;
+* integer arrays are convolved exactly, in int64, dilated or not; a float bias on an integer
+  input gives a float result, by NumPy's promotion (PyTorch refuses the mix);
+* strides and dilations above 1 together, as PyTorch (TensorFlow's ``convolution`` refuses);
+* an input with a spatial size of zero is padded like any other (zeros where the padding
+  leaves room for the kernel);
 * ``algorithm`` picks the algorithm by name (default "auto").
 """
 
@@ -58,7 +62,7 @@ def _conv(op: str, rank: int, input: object, weight: object, bias: object, strid
     x, unbatched = _batched(_core.as_array(input, "input", op), rank, "input", op)
     w = _core.as_array(weight, "weight", op)
     spec = _spec(op, rank, x, w, stride, padding, dilation, groups, padding_mode)
-    y = _core.add_bias(_core.convolve(x, w, spec, algorithm=algorithm, op=op), bias, spec, op)
+    y = _core.convolve(x, w, spec, bias=bias, algorithm=algorithm, op=op)
     return y[0] if unbatched else y
 
 
@@ -187,8 +191,7 @@ def _conv_transpose(op: str, rank: int, input: object, weight: object, bias: obj
     grow = [(0, o - n) for o, n in zip(spec.output_size, x.shape[2:])]
     if any(after for _, after in grow):
         x = np.pad(x, [(0, 0), (0, 0), *grow])
-    y = _core.convolve_grad_input(x, w, spec, algorithm=algorithm, op=op)
-    y = _core.add_bias(y, bias, spec, op)
+    y = _core.convolve_grad_input(x, w, spec, bias=bias, algorithm=algorithm, op=op)
     return y[0] if unbatched else y
 
 

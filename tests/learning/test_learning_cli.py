@@ -11,7 +11,7 @@ from PIL import Image
 
 def test_train_one_epoch_writes_weights_and_pictures(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "strided", "train", "--epochs", "1", "--quiet", "-o",
+        [sys.executable, "-m", "strided", "train", "--epochs", "1", "-o",
          str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Total params: 99,082" in result.stdout

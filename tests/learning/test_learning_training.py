@@ -167,7 +167,12 @@ def test_one_hot_and_mse_losses_train() -> None:
 
 def test_progress_bar_shows_steps_and_values() -> None:
     pytest.importorskip("tqdm")
-    stream = io.StringIO()
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()  # a bar is drawn on terminals only
     progress = Progress(3, "Epoch 1/2", 1, stream=stream)
     for _ in range(3):
         progress.update(1, {"loss": 0.5, "accuracy": 0.75})

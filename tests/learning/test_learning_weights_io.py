@@ -66,8 +66,10 @@ def test_shape_mismatch_names_layer_and_both_shapes(tmp_path: Path) -> None:
 def test_other_architecture_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "w.npz"
     Sequential([layers.Input((4,)), layers.Dense(2, name="out")]).save_weights(path)
-    with pytest.raises(ValueError, match=r"holds weights for 1 layers but the model has 3 "
-                                         r"layers with weights"):
+    with pytest.raises(ValueError, match=r"was saved from a different architecture: layers are "
+                                         r"matched by position, and it holds weights for the "
+                                         r"layers at positions \[0\] but this model has weights "
+                                         r"at positions \[0, 1, 3\]"):
         _model().load_weights(path)
 
 

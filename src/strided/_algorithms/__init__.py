@@ -46,12 +46,26 @@ def choose(spec: ConvSpec, dtype: np.dtype) -> ModuleType:
 
     1. a 1x1 kernel without padding: ``pointwise``, one matrix product;
     2. integers (exact in int64), which the compiled kernels do not compute: ``im2col``;
-    3. a 3x3, stride 1, undilated, ungrouped 2-D float convolution with enough channels and
+    3. a single input and output channel (an image filter) with a large kernel, stride 1,
+       float (``_single_channel_fft_pays``: at least 121 taps, e.g. 11x11, or at least 49
+       on at most 256 x 256 output pixels): ``fft``, whose cost does not grow with the
+       kernel;
+    4. a 3x3, stride 1, undilated, ungrouped 2-D float convolution with enough channels and
        pixels for Winograd's 4x fewer multiplies to pay for its transforms
        (``_WINOGRAD_PAYS``);
-    4. a large kernel (at least 49 taps, e.g. 7x7), stride 1, ungrouped, float: ``fft``,
+    5. a large kernel (at least 49 taps, e.g. 7x7), stride 1, ungrouped, float: ``fft``,
        whose cost does not grow with the kernel;
-    5. anything else: ``direct``, the compiled kernels.
+    6. anything else: ``direct``, the compiled kernels.
+
+    Accuracy: every algorithm but ``fft`` sums each output's products directly, accurate to
+    the output's own size (in float64 about 1e-15 relative).  ``fft`` rounds like a sum over
+    the whole image: each output's error is about ``eps * log2(L) * max|x| * sum|w|``
+    (``L`` the transform length), so outputs much smaller than the largest ones lose
+    relative accuracy (data spanning 1e-6..1: a relative error near 1e-9 in float64 and
+    1e-1 in float32 on the small outputs).  Pass ``algorithm="direct"`` where each output
+    must be accurate to its own size.  Inputs or weights holding NaN or inf give the direct
+    result's NaN and inf pattern whatever the algorithm: ``fft`` computes such calls by
+    im2col (see ``_fft``).
 
     The same rule serves the forward pass and both gradients: each algorithm's gradients run
     on the machinery of its forward pass, and measured to pay in the same places.
@@ -60,12 +74,26 @@ def choose(spec: ConvSpec, dtype: np.dtype) -> ModuleType:
         return _pointwise
     if _direct.supports(spec, dtype) is not None:
         return _im2col
+    if (spec.in_channels == spec.out_channels == 1 and _single_channel_fft_pays(spec)
+            and _fft.supports(spec, dtype) is None):
+        return _fft
     if _winograd.supports(spec, dtype) is None and _winograd_pays(spec):
         return _winograd
     if (math.prod(spec.kernel_size) >= 49 and all(s == 1 for s in spec.stride)
             and _fft.supports(spec, dtype) is None):
         return _fft
     return _direct
+
+
+def _single_channel_fft_pays(spec: ConvSpec) -> bool:
+    """Whether FFT beats ``direct`` on a single-channel filter: measured on the 2-core machine
+    (``direct`` costs about 30 us + 0.4 ns per pixel per tap, ``fft`` about 45 ns per pixel):
+    at 128x128, 7x7 took 2.3 ms by ``direct`` and 0.7 ms by ``fft``; at 512x512 7x7 took 6.6
+    against 14 ms, 11x11 19 against 21 ms, 15x15 35 against 18 ms."""
+    taps = math.prod(spec.kernel_size)
+    pixels = spec.batch * math.prod(spec.output_size)
+    return all(s == 1 for s in spec.stride) and (
+        taps >= 121 or (taps >= 49 and pixels <= 256 * 256))
 
 
 #: Where Winograd beats im2col: (at least this many channels, on at least this many output

@@ -15,8 +15,17 @@ per output; the FFT has about ``log L`` per input).  The input gradient is the s
 ``W`` unconjugated (a true convolution of the stride-upsampled ``dy``); the weight gradient
 correlates the input with ``dy``: ``dW = X^T @ conj(DY)`` per frequency.
 
-Accuracy: the transforms round like a sum over the whole image, so float32 results have a
-relative L2 error of about 1e-7 * log2(L), within strided's 1e-5; float64 ~1e-15.
+Accuracy: the transforms round like a sum over the whole image, so each output's error is
+about ``eps * log2(L) * max|x| * sum|w|`` (``eps`` of the dtype) whatever its own size: the
+relative L2 error over the output is about 1e-7 * log2(L) in float32 (within strided's 1e-5)
+and 1e-15 in float64, but an output much smaller than the largest ones loses that many
+digits (data spanning 1e-6..1 leaves small outputs with a relative error near 1e-9 in
+float64, 1e-1 in float32).  Where every output must be accurate to its own size, use
+``algorithm="im2col"``.
+
+Non-finite values: a transform spreads one NaN or inf over the whole output, so when the
+input or the weights hold NaN or inf, these functions compute by im2col instead, which gives
+the direct result's pattern of NaN and inf exactly (as PyTorch and TensorFlow do).
 """
 
 from __future__ import annotations
@@ -27,8 +36,9 @@ import numpy as np
 
 from .._spec import ConvSpec
 from .._runtime import _workspace
-from .._runtime._threads import get_num_threads, each, owns_cores, total
+from .._runtime._threads import each, get_num_threads, owns_cores, total
 from .._runtime._workspace import blocks, empty_safe
+from . import _im2col
 
 
 def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
@@ -44,6 +54,11 @@ def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
                 f"{spectrum} bytes for {spec.in_channels} x {spec.out_channels} channels at "
                 f"transform size {lengths} > workspace limit {_workspace.WORKSPACE_BYTES}")
     return None
+
+
+def _finite(*arrays: np.ndarray) -> bool:
+    """Whether every value of ``arrays`` is finite (the FFT needs that; see the docstring)."""
+    return all(bool(np.isfinite(a).all()) for a in arrays)
 
 
 def _spectrum_bytes(spec: ConvSpec, lengths: tuple[int, ...]) -> int:
@@ -175,6 +190,8 @@ def _upsampled(grad_output: np.ndarray, spec: ConvSpec, lengths: tuple[int, ...]
 @owns_cores
 def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """y = irfftn(rfftn(x_padded) @ conj(rfftn(w))), every stride-th valid pixel."""
+    if not _finite(x, w):
+        return _im2col.forward(x, w, spec)
     lengths = _lengths(spec)
     dtype = np.result_type(x, w)
     kernel = _kernel_spectrum(w.astype(dtype, copy=False), spec, lengths)
@@ -197,6 +214,8 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
 @owns_cores
 def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """dx = irfftn(rfftn(dy upsampled by the stride) @ rfftn(w)^T), cropped to the input."""
+    if not _finite(grad_output, w):
+        return _im2col.grad_input(grad_output, w, spec)
     lengths = _lengths(spec)
     dtype = np.result_type(grad_output, w)
     kernel = _kernel_spectrum(w.astype(dtype, copy=False), spec, lengths).transpose(0, 2, 1)
@@ -220,6 +239,8 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
 @owns_cores
 def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """dw = irfftn(rfftn(x_padded)^T @ conj(rfftn(dy upsampled))) at the kernel's taps."""
+    if not _finite(x, grad_output):
+        return _im2col.grad_weight(x, grad_output, spec)
     lengths = _lengths(spec)
     dtype = np.result_type(x, grad_output)
 

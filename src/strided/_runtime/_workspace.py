@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import threading
@@ -23,9 +22,11 @@ def get_workspace_limit() -> int:
     return WORKSPACE_BYTES
 
 
-@contextlib.contextmanager
-def workspace_limit(nbytes: int) -> Iterator[int]:
-    """Within the ``with`` block, algorithms keep their scratch memory under ``nbytes``.
+class workspace_limit:  # a function to its callers, as torch.set_grad_enabled
+    """Keep the algorithms' scratch memory under ``nbytes``: from now on, or within a block.
+
+    Called on its own it sets the limit for the rest of the process; used as a ``with``
+    block it sets the limit inside the block and restores the previous one after.
 
     Parameters
     ----------
@@ -41,17 +42,33 @@ def workspace_limit(nbytes: int) -> Iterator[int]:
     ...     y = strided.nn.conv2d(x, w, 1, "SAME")
     >>> float(y[0, 4, 4, 0])
     27.0
+    >>> previous = strided.get_workspace_limit()
+    >>> _ = strided.workspace_limit(64 << 20)  # a setter, too
+    >>> strided.get_workspace_limit() == 64 << 20
+    True
+    >>> _ = strided.workspace_limit(previous)
     """
-    global WORKSPACE_BYTES
-    if isinstance(nbytes, bool) or not isinstance(nbytes, int):
-        raise TypeError(f"workspace_limit: nbytes must be a positive int; got nbytes={nbytes!r}")
-    if nbytes < 1:
-        raise ValueError(f"workspace_limit: nbytes must be a positive int; got nbytes={nbytes!r}")
-    saved, WORKSPACE_BYTES = WORKSPACE_BYTES, nbytes
-    try:
-        yield nbytes
-    finally:
-        WORKSPACE_BYTES = saved
+
+    def __init__(self, nbytes: int) -> None:
+        global WORKSPACE_BYTES
+        if isinstance(nbytes, bool) or not isinstance(nbytes, int):
+            raise TypeError(f"workspace_limit: nbytes must be a positive int; "
+                            f"got nbytes={nbytes!r}")
+        if nbytes < 1:
+            raise ValueError(f"workspace_limit: nbytes must be a positive int; "
+                             f"got nbytes={nbytes!r}")
+        self.nbytes = nbytes
+        self._saved, WORKSPACE_BYTES = WORKSPACE_BYTES, nbytes
+
+    def __enter__(self) -> int:
+        return self.nbytes
+
+    def __exit__(self, *exc_info: object) -> None:
+        global WORKSPACE_BYTES
+        WORKSPACE_BYTES = self._saved
+
+    def __repr__(self) -> str:
+        return f"workspace_limit({self.nbytes})"
 
 
 def slabs(batch: int, rows: int, bytes_per_row: int, budget: int | None = None

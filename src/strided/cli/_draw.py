@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import click
 import numpy as np
 
@@ -33,12 +35,7 @@ def _bank(kernel_texts: tuple[str, ...], weights: str | None) -> tuple[np.ndarra
     if weights is not None:
         if kernel_texts:
             raise ValueError("give either --kernel or --weights, not both")
-        if not weights.lower().endswith(".npy"):
-            raise ValueError(f"--weights must be a .npy file of HWIO filters; got {weights!r}")
-        try:
-            bank = np.load(weights, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise OSError(f"cannot read weights {weights!r}: {error}") from None
+        bank, _ = _load_weights(weights)
         if bank.ndim == 2:
             bank = bank[:, :, None, None]
         if bank.ndim == 3:  # (kH, kW, C_out)
@@ -56,11 +53,36 @@ def _bank(kernel_texts: tuple[str, ...], weights: str | None) -> tuple[np.ndarra
     return np.stack(matrices, axis=-1)[:, :, None, :].astype(np.float64), list(texts)
 
 
+def _load_weights(weights: str) -> tuple[np.ndarray, str]:
+    """(array, where it came from) of a .npy of filters, or of the first convolution kernel
+    (the first 4-D array) of a .npz weights file such as ``strided train`` writes."""
+    suffix = weights.lower().rsplit(".", 1)[-1]
+    if suffix not in ("npy", "npz"):
+        raise ValueError(f"--weights must be a .npy file of HWIO filters or a .npz weights "
+                         f"file (as `strided train` writes); got {weights!r}")
+    try:
+        with open(weights, "rb") as stream:
+            loaded = np.load(stream, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                return loaded, weights
+            with loaded:
+                for name in loaded.files:
+                    array = loaded[name]
+                    if array.ndim == 4:
+                        return array, f"{weights}: {name}"
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        raise OSError(f"cannot read weights {weights!r}: {error}") from None
+    raise ValueError(f"--weights {weights!r} holds no 4-D (kH, kW, C_in, C_out) convolution "
+                     f"kernel")
+
+
 @draw.command("filters")
 @click.option("-k", "--kernel", "kernel_texts", multiple=True,
               help="A kernel (name, numbers or file); repeat for a bank.  Default: the whole "
                    "catalogue.")
-@click.option("--weights", help="Trained filters: a .npy file, (kH, kW, C_in, C_out) (HWIO).")
+@click.option("--weights", help="Trained filters: a .npy file, (kH, kW, C_in, C_out) (HWIO), "
+                                "or a .npz weights file from `strided train` (its first "
+                                "convolution kernel).")
 @click.option("-o", "--output", required=True, help="The PNG to write.")
 def filters_command(kernel_texts: tuple[str, ...], weights: str | None, output: str) -> None:
     """Draw a filter bank: each kernel's taps as coloured, numbered cells (red > 0 > blue).
@@ -86,7 +108,10 @@ def filters_command(kernel_texts: tuple[str, ...], weights: str | None, output: 
         return
     bank, _ = _bank((), weights)
     plot_filter_bank(bank, output)
-    click.echo(f"wrote {output} ({bank.shape[3]} filters of {bank.shape[2]} channel(s))")
+    _, source = _load_weights(weights)
+    filters, channels = bank.shape[3], bank.shape[2]
+    click.echo(f"wrote {output} ({filters} filter{'' if filters == 1 else 's'} of {channels} "
+               f"channel{'' if channels == 1 else 's'}, from {source})")
 
 
 @draw.command("features")
@@ -106,7 +131,8 @@ def features_command(image: str, kernel_texts: tuple[str, ...], weights: str | N
     """Draw the feature maps of IMAGE through a bank of filters (one conv layer).
 
     Each map has its own grey scale (its range is printed above it).  Named kernels apply
-    to every colour channel (summed, as a conv layer's filter does); --weights must have the
+    to every colour channel, averaged (each channel weighted 1/C, so a colour image's maps
+    keep the range of its grey version's); --weights must have the
     image's channel count.
 
     \b
@@ -118,7 +144,7 @@ def features_command(image: str, kernel_texts: tuple[str, ...], weights: str | N
     from ..tools._images import read_image
     from ..tools._pictures import plot_feature_maps
 
-    pixels = read_image(image, grey=grey)
+    pixels = read_image(image, grey=grey, alpha=False)
     bank, titles = _bank(kernel_texts, weights)
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     if weights is None and channels > 1:
@@ -133,7 +159,8 @@ def features_command(image: str, kernel_texts: tuple[str, ...], weights: str | N
         return np.maximum(maps, 0) if relu else maps
 
     plot_feature_maps(pixels, layer, output, titles=titles)
-    click.echo(f"wrote {output} ({bank.shape[3]} feature maps)")
+    maps = bank.shape[3]
+    click.echo(f"wrote {output} ({maps} feature map{'' if maps == 1 else 's'})")
 
 
 @draw.command("receptive-field")
@@ -166,7 +193,7 @@ def receptive_field_command(input_: str, layers: tuple[str, ...], position: str 
     at = parse_position(position) if position else None
     picture = None
     if image is not None:
-        picture = read_image(image, grey=True)
+        picture = read_image(image, grey=True, alpha=False)
         if picture.shape != size:
             raise ValueError(f"--image {image!r} is {picture.shape[0]}x{picture.shape[1]} but "
                              f"--input is {size[0]}x{size[1]}")

@@ -22,10 +22,13 @@ from ._options import convolve_option, mode_option, parse_padding, parse_positio
 @click.option("--at", "positions", multiple=True,
               help="Output position ROW,COL to explain (0-based; repeat for several), or "
                    "'all'.  Default: 0,0.")
+@click.option("--full", is_flag=True,
+              help="Print every value of large matrices (default: the corners of those "
+                   "over 24 rows or columns).")
 @click.option("--png", help="Also draw the explanation of the (first) position as a PNG.")
 @click.option("--gif", help="Also animate the kernel sliding over the input as a GIF.")
 def explain_command(input_: str, kernel: str, stride: str, padding: str, padding_mode: str,
-                    convolve: bool, positions: tuple[str, ...], png: str | None,
+                    convolve: bool, positions: tuple[str, ...], full: bool, png: str | None,
                     gif: str | None) -> None:
     """Print a convolution's output and, for an output position, its receptive field, each
     product and the sum.
@@ -58,11 +61,7 @@ def explain_command(input_: str, kernel: str, stride: str, padding: str, padding
             check_output(png, (".png",), "picture")
         if gif:
             check_output(gif, (".gif",), "animation")
-            if oh * ow > MAX_FRAMES:
-                raise ValueError(f"--gif: the output has {oh}x{ow} = {oh * ow} positions, more "
-                                 f"than {MAX_FRAMES} frames; use a smaller input or a larger "
-                                 f"stride")
-    click.echo(e.text(at=at))
+    click.echo(e.text(at=at, full=full))
     if png:
         from ..tools._pictures import plot_explanation
 
@@ -72,4 +71,8 @@ def explain_command(input_: str, kernel: str, stride: str, padding: str, padding
         from ..tools._pictures import animate_explanation
 
         animate_explanation(e, gif)
-        click.echo(f"wrote {gif} ({oh * ow} frames)")
+        frames = min(oh * ow, MAX_FRAMES)
+        click.echo(f"wrote {gif} ({frames} frames" + (
+            f", about one in {round(oh * ow / frames)} of the {oh * ow} positions)"
+            if frames < oh * ow
+            else ")"))

@@ -29,10 +29,12 @@ from ._options import convolve_option, mode_option, parse_padding, parse_stride
 def filter_command(image: str, kernel: str, size: int | None, sigma: float | None, stride: str,
                    padding: str, padding_mode: str, convolve: bool, normalize: bool, grey: bool,
                    output: str) -> None:
-    """Filter IMAGE (PNG, JPEG...; colour is filtered per channel) with a kernel.
+    """Filter IMAGE (PNG, JPEG, TIFF...) with a kernel, each channel on its own.
 
-    Values outside the image's range 0..255 are clipped, and the command says how many;
-    --normalize maps the result's minimum to black and maximum to white instead.
+    The image keeps its bit depth (8 or 16 bits, or float TIFFs) and an alpha channel, which
+    is filtered like the colour channels.  Values outside the image's range (0..255,
+    0..65535) are clipped, and the command says how many; --normalize maps the result's
+    minimum to black and maximum to white instead.  Float images are written as computed.
     Large images are filtered a strip at a time.
 
     \b
@@ -42,17 +44,30 @@ def filter_command(image: str, kernel: str, size: int | None, sigma: float | Non
       strided filter digit.png --kernel "1,1,1;0,0,0;-1,-1,-1" --padding valid -o edge.png
       strided filter photo.jpg --kernel box-blur --stride 2 --mode reflect -o half.png
     """
-    from ..tools._images import check_output, filter_image, load_kernel, read_image, write_image
+    from ..tools._images import (
+        check_image_output,
+        check_output,
+        filter_image,
+        load_kernel,
+        read_image,
+        write_image,
+    )
 
     check_output(output)
     matrix = load_kernel(kernel, size=size, sigma=sigma)
     pixels = read_image(image, grey=grey)
+    check_image_output(output, pixels)
     result, stats = filter_image(pixels, matrix, parse_stride(stride), parse_padding(padding),
                                  padding_mode, convolve=convolve, normalize=normalize)
     write_image(output, result)
     shape = "x".join(map(str, result.shape[:2][::-1]))
-    top = 65535 if pixels.dtype == np.uint16 else 255
-    message = (f"wrote {output} ({shape} pixels, {'grey' if result.ndim == 2 else 'colour'}); "
+    top = 65535 if pixels.dtype == np.uint16 else 1 if pixels.dtype.kind == "f" else 255
+    channels = 1 if result.ndim == 2 else result.shape[2]
+    what = {1: "grey", 2: "grey and alpha, alpha filtered like a channel", 3: "colour",
+            4: "colour and alpha, alpha filtered like a channel"}[channels]
+    depth = {"f": ", float", "u": ", 16-bit"}.get(pixels.dtype.kind) if (
+        pixels.dtype != np.uint8) else ""
+    message = (f"wrote {output} ({shape} pixels, {what}{depth}); "
                f"kernel {matrix.shape[0]}x{matrix.shape[1]}; result range "
                f"{stats['minimum']:.4g}..{stats['maximum']:.4g}")
     if normalize:
@@ -85,4 +100,4 @@ def kernels_command(name: str | None, size: int | None, sigma: float | None) -> 
         return
     matrix = catalogue.get(name, size=size, sigma=sigma)
     click.echo(f"{name} ({matrix.shape[0]}x{matrix.shape[1]}): {catalogue.describe(name)}")
-    click.echo("\n".join(format_matrix(matrix)))
+    click.echo("\n".join(format_matrix(matrix, full=True)))

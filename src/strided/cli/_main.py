@@ -50,8 +50,15 @@ def main(argv: list[str] | None = None) -> None:
     """Run the command line; bad input ends in a one-line message and exit status 1 or 2."""
     try:
         status = cli.main(args=argv, prog_name="strided", standalone_mode=False)
-    except click.ClickException as error:  # usage errors: click's own message, exit 2
-        error.show()
+    except click.ClickException as error:  # usage errors: click's message on one line, exit 2
+        message = " ".join(error.format_message().split())
+        context = getattr(error, "ctx", None)
+        if context is not None:
+            command = context.command_path
+            message += f" (see '{command} --help')"
+        else:
+            command = "strided"
+        click.echo(f"{command}: error: {message}", err=True)
         sys.exit(error.exit_code)
     except click.Abort:
         click.echo("strided: aborted", err=True)

@@ -9,11 +9,12 @@ import click
 @click.option("--input", "input_", required=True,
               help="Input size: HxWxC (tf), CxHxW (torch) or HxW, e.g. 28x28x1.")
 @click.option("--filters", type=int, help="Filters of a single conv layer.")
-@click.option("--kernel", help="Kernel size of a single conv layer: N or HxW.")
-@click.option("--stride", default="1", show_default=True, help="Its stride: N or HxW.")
+@click.option("--kernel", help="Kernel size of a single conv layer: N, HxW or H,W.")
+@click.option("--stride", default="1", show_default=True, help="Its stride: N, HxW or H,W.")
 @click.option("--padding", default="valid", show_default=True,
-              help="Its padding: valid, same, or (torch) N or HxW.")
-@click.option("--dilation", default="1", show_default=True, help="Its dilation: N or HxW.")
+              help="Its padding: valid, same, or (torch) N, HxW or H,W.")
+@click.option("--dilation", default="1", show_default=True,
+              help="Its dilation: N, HxW or H,W.")
 @click.option("--layer", "layers", multiple=True,
               help="A layer of a stack, repeatable, in order: "
                    "conv:filters=16,kernel=5,stride=2,padding=same (or conv:16,5,2,same), "
@@ -37,15 +38,16 @@ def shape_command(input_: str, filters: int | None, kernel: str | None, stride: 
       strided shape --input 28x28x1 --layer conv:32,3 --layer pool:2 --layer conv:64,3
       strided shape --input 3x32x32 --convention torch --layer conv:16,3,1,1 --layer pool:2
     """
-    from ..tools._shapes import describe_stack, parse_layer, parse_size
+    from ..tools._shapes import describe_stack, layer_from_values, parse_layer, parse_size
 
     specs = []
     if filters is not None or kernel is not None:
         if filters is None or kernel is None:
             raise ValueError("shape: a conv layer needs both --filters and --kernel (or use "
                              "--layer)")
-        specs.append(parse_layer(f"conv:filters={filters},kernel={kernel},stride={stride},"
-                                 f"padding={padding},dilation={dilation}", convention))
+        specs.append(layer_from_values("conv", {
+            "filters": str(filters), "kernel": kernel, "stride": stride, "padding": padding,
+            "dilation": dilation}, convention))
     specs += [parse_layer(text, convention) for text in layers]
     if not specs:
         raise ValueError("shape: give a layer with --filters and --kernel, or one or more "

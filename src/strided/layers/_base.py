@@ -14,6 +14,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import _activations
+
 Shape = tuple[int | None, ...]
 
 
@@ -64,10 +66,21 @@ class Layer:
         """The output's shape for an input of ``input_shape`` (batch may be None)."""
         raise NotImplementedError
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # ``layer.activation = None`` (or a name) works as in Keras: always an Activation
+        if name == "activation":
+            value = _activations.get(value)  # type: ignore[arg-type]
+        super().__setattr__(name, value)
+
+    def input_ndim(self) -> int | None:
+        """The number of dimensions inputs must have (batch included), if fixed."""
+        return None
+
     # -- shared -----------------------------------------------------------------------------
     def __call__(self, inputs: object, training: bool = False) -> np.ndarray:
-        x = np.asarray(inputs)
-        if x.dtype != self.dtype and x.dtype.kind in "biuf":
+        x = as_real_array(inputs, "inputs", type(self).__name__)
+        check_ndim(x, self.input_ndim(), type(self).__name__)
+        if x.dtype != self.dtype:
             x = x.astype(self.dtype)  # Keras casts inputs to the layer's dtype
         if not self.built:
             self.build((None, *x.shape[1:]))
@@ -125,6 +138,26 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+def as_real_array(value: object, name: str, kind: str) -> np.ndarray:
+    """``value`` as an array of real numbers, else the TypeError ``strided.nn`` gives."""
+    from .._core import as_array
+
+    return as_array(value, name, kind)
+
+
+def check_ndim(x: np.ndarray, ndim: int | None, kind: str, name: str = "inputs") -> None:
+    """Raise unless ``x`` has ``ndim`` dimensions, quoting the shape the user passed and, for
+    one missing axis, which one to add."""
+    if ndim is None or x.ndim == ndim:
+        return
+    hint = ""
+    if x.ndim == ndim - 1:
+        hint = (f"; for one sample add the batch axis ({name}[None]), for a batch of grey "
+                f"images such as MNIST's (N, 28, 28) add the channel axis ({name}[..., None])")
+    raise ValueError(f"{kind}: expects {name} of rank {ndim} (batch first). Received: "
+                     f"{name}.shape={x.shape}{hint}")
 
 
 DATA_FORMATS = ("channels_last", "channels_first")

@@ -57,9 +57,11 @@ class BaseConv(Layer):
         padding = check_padding(padding, kind, valid)
         data_format = check_data_format(data_format, kind)
         self.filters = filters
-        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size", kind)
-        self.strides = normalize_tuple(strides, self.rank, "strides", kind)
-        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate", kind)
+        self.kernel_size = normalize_tuple(
+            kernel_size, self.rank, "kernel_size", kind, single=False)
+        self.strides = normalize_tuple(strides, self.rank, "strides", kind, single=False)
+        self.dilation_rate = normalize_tuple(
+            dilation_rate, self.rank, "dilation_rate", kind, single=False)
         self.padding = padding
         self.data_format = data_format
         self.groups = groups
@@ -82,6 +84,9 @@ class BaseConv(Layer):
 
     def _channels(self, input_shape: Shape) -> int | None:
         return input_shape[-1 if self.data_format == "channels_last" else 1]
+
+    def input_ndim(self) -> int:
+        return self.rank + 2
 
     def build(self, input_shape: Shape) -> None:
         kind = type(self).__name__
@@ -111,9 +116,8 @@ class BaseConv(Layer):
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         spec = self._spec(inputs.shape)
-        z = _core.convolve(inputs, self.kernel, spec, algorithm=self.algorithm,
+        z = _core.convolve(inputs, self.kernel, spec, bias=self.bias, algorithm=self.algorithm,
                            op=type(self).__name__)
-        z = _core.add_bias(z, self.bias, spec, type(self).__name__)
         y = self.activation(z)
         self._cache = (inputs, spec, z, y) if training else None
         return y
@@ -187,6 +191,9 @@ class Conv2D(BaseConv):
     -----
     The kernel has shape (kH, kW, C_in / groups, filters): ``filters`` filters, each a stack of
     ``C_in / groups`` kernels of kH x kW, as the Keras article explains.
+
+    Beyond Keras: ``strides`` and ``dilation_rate`` above 1 together are computed exactly
+    (Keras refuses them; PyTorch allows them).
 
     Examples
     --------

@@ -62,9 +62,9 @@ class DepthwiseConv2D(Layer):
                              f"depth_multiplier={depth_multiplier!r}")
         padding = check_padding(padding, kind)
         data_format = check_data_format(data_format, kind)
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", kind)
-        self.strides = normalize_tuple(strides, 2, "strides", kind)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", kind)
+        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", kind, single=False)
+        self.strides = normalize_tuple(strides, 2, "strides", kind, single=False)
+        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", kind, single=False)
         self.padding = padding
         self.depth_multiplier = depth_multiplier
         self.data_format = data_format
@@ -78,6 +78,9 @@ class DepthwiseConv2D(Layer):
 
     def _channels(self, input_shape: Shape) -> int | None:
         return input_shape[-1 if self.data_format == "channels_last" else 1]
+
+    def input_ndim(self) -> int:
+        return 4
 
     def build(self, input_shape: Shape) -> None:
         if len(input_shape) != 4 or self._channels(input_shape) is None:
@@ -105,8 +108,8 @@ class DepthwiseConv2D(Layer):
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         spec = self._spec(inputs.shape)
-        z = _core.convolve(inputs, self._grouped(), spec, op="DepthwiseConv2D")
-        z = _core.add_bias(z, self.params.get("bias"), spec, "DepthwiseConv2D")
+        z = _core.convolve(inputs, self._grouped(), spec, bias=self.params.get("bias"),
+                           op="DepthwiseConv2D")
         y = self.activation(z)
         self._cache = (inputs, spec, z, y) if training else None
         return y

@@ -31,9 +31,10 @@ class BatchNormalization(Layer):
     axis : int
         The feature axis (default -1, the channels of channels-last data).
     momentum : float
-        Of the moving averages; Keras' default 0.99.
+        Of the moving averages; Keras' default 0.99 (any number, as Keras: above 1 the
+        averages overshoot).
     epsilon : float
-        Added to the variance; Keras' default 1e-3.
+        Added to the variance; Keras' default 1e-3; 0 is allowed, as in Keras.
     center, scale : bool
         Learn ``beta`` / ``gamma``.
     beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer
@@ -57,11 +58,12 @@ class BatchNormalization(Layer):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise TypeError(f"BatchNormalization: axis must be an int. Received: axis={axis!r}")
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNormalization: momentum must be in [0, 1]. Received: "
-                             f"momentum={momentum!r}")
-        if epsilon <= 0:
-            raise ValueError(f"BatchNormalization: epsilon must be positive. Received: "
+        for key, value in (("momentum", momentum), ("epsilon", epsilon)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+                raise TypeError(f"BatchNormalization: {key} must be a number. Received: "
+                                f"{key}={value!r}")
+        if not epsilon >= 0:  # Keras allows 0 (and any momentum, even above 1)
+            raise ValueError(f"BatchNormalization: epsilon must be non-negative. Received: "
                              f"epsilon={epsilon!r}")
         self.axis = axis
         self.momentum = momentum

@@ -34,9 +34,9 @@ class BasePooling(Layer):
                  data_format: str | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         kind = type(self).__name__
-        self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size", kind)
+        self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size", kind, single=False)
         self.strides = self.pool_size if strides is None else normalize_tuple(
-            strides, self.rank, "strides", kind)
+            strides, self.rank, "strides", kind, single=False)
         if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
             raise ValueError(f"{kind}: padding must be 'valid' or 'same'. Received: "
                              f"padding={padding!r}")
@@ -61,6 +61,9 @@ class BasePooling(Layer):
         """The strided view of the padded input that pool tap ``tap`` reads."""
         return (slice(None), *(slice(t, t + s * (o - 1) + 1, s) for t, s, o in
                                zip(tap, self.strides, out)), slice(None))
+
+    def input_ndim(self) -> int:
+        return self.rank + 2
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         kind = type(self).__name__

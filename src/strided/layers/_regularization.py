@@ -11,16 +11,29 @@ from .. import _random
 from ._base import Layer, Shape
 
 
+def _noise_shape(value: object) -> tuple[int | None, ...] | None:
+    """Keras' ``noise_shape``: None, or a sequence of positive ints and Nones."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or any(
+            not (v is None or (isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                               and v > 0)) for v in value):
+        raise ValueError(f"Dropout: noise_shape must be None or a tuple of positive ints (or "
+                         f"None for the input's size). Received: noise_shape={value!r}")
+    return tuple(None if v is None else int(v) for v in value)
+
+
 class Dropout(Layer):
     """Randomly sets inputs to 0 during training, as ``keras.layers.Dropout``.
 
     Parameters
     ----------
     rate : float
-        Fraction of the inputs to drop, in [0, 1).
+        Fraction of the inputs to drop, in [0, 1]; 1 drops everything (zeros), as Keras.
     noise_shape : tuple, optional
         Shape of the mask, broadcast against the input (None entries take the input's size),
-        e.g. ``(None, 1, 1, C)`` drops whole channels.
+        e.g. ``(None, 1, 1, C)`` drops whole channels: positive ints or None, one per input
+        dimension, each 1 or the input's size.
     seed : int, optional
         Seeds this layer's own generator; without it, masks come from the generator seeded
         by ``strided.set_random_seed``.
@@ -29,10 +42,10 @@ class Dropout(Layer):
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None,
                  seed: int | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout: rate must be a float in [0, 1). Received: rate={rate!r}")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise ValueError(f"Dropout: rate must be a float in [0, 1]. Received: rate={rate!r}")
         self.rate = float(rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.noise_shape = _noise_shape(noise_shape)
         self.seed = seed
         self._rng = None if seed is None else np.random.default_rng(seed)
         self._mask: np.ndarray | None = None
@@ -42,13 +55,23 @@ class Dropout(Layer):
         if not training or self.rate == 0:
             self._mask = np.ones((), inputs.dtype) if training else None
             return inputs
-        shape = inputs.shape if self.noise_shape is None else tuple(
-            n if m is None else m for n, m in zip(inputs.shape, self.noise_shape))
+        shape = inputs.shape if self.noise_shape is None else self._mask_shape(inputs.shape)
         rng = self._rng or _random.generator()
         keep = rng.random(shape, dtype=np.float32) >= self.rate
         dtype = inputs.dtype if inputs.dtype.kind == "f" else np.dtype(np.float32)
-        self._mask = keep.astype(dtype) * dtype.type(1 / (1 - self.rate))
+        scale = 0 if self.rate == 1 else 1 / (1 - self.rate)
+        self._mask = keep.astype(dtype) * dtype.type(scale)
         return inputs * self._mask
+
+    def _mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The mask's shape for inputs of ``shape``, checked to broadcast against them."""
+        noise = self.noise_shape or ()
+        mask = tuple(n if m is None else m for n, m in zip(shape, noise))
+        if len(noise) != len(shape) or any(m not in (1, n) for m, n in zip(mask, shape)):
+            raise ValueError(f"Dropout: noise_shape must have one entry per input dimension, "
+                             f"each None, 1 or the input's size. Received: "
+                             f"noise_shape={self.noise_shape} for inputs of shape {shape}")
+        return mask
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return grad_output * self._cached(self._mask)  # type: ignore[operator]

@@ -70,11 +70,11 @@ class Conv2DTranspose(Layer):
         padding = check_padding(padding, kind)
         data_format = check_data_format(data_format, kind)
         self.filters = filters
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", kind)
-        self.strides = normalize_tuple(strides, 2, "strides", kind)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", kind)
+        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", kind, single=False)
+        self.strides = normalize_tuple(strides, 2, "strides", kind, single=False)
+        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", kind, single=False)
         self.output_padding = None if output_padding is None else normalize_tuple(
-            output_padding, 2, "output_padding", kind, minimum=0)
+            output_padding, 2, "output_padding", kind, minimum=0, single=False)
         if self.output_padding is not None and any(
                 p >= s for p, s in zip(self.output_padding, self.strides)):
             raise ValueError(f"{kind}: each output_padding must be smaller than the stride. "
@@ -95,6 +95,9 @@ class Conv2DTranspose(Layer):
 
     def _channels(self, input_shape: Shape) -> int | None:
         return input_shape[-1 if self.data_format == "channels_last" else 1]
+
+    def input_ndim(self) -> int:
+        return 4
 
     def build(self, input_shape: Shape) -> None:
         if len(input_shape) != 4 or self._channels(input_shape) is None:
@@ -134,8 +137,8 @@ class Conv2DTranspose(Layer):
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         spec = self._spec(inputs.shape)
-        z = _core.convolve_grad_input(inputs, self.kernel, spec, op="Conv2DTranspose")
-        z = _core.add_bias(z, self.params.get("bias"), spec, "Conv2DTranspose")
+        z = _core.convolve_grad_input(inputs, self.kernel, spec, bias=self.params.get("bias"),
+                                      op="Conv2DTranspose")
         y = self.activation(z)
         self._cache = (inputs, spec, z, y) if training else None
         return y

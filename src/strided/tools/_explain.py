@@ -33,15 +33,41 @@ def _signed(value: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def format_matrix(matrix: np.ndarray, marked: np.ndarray | None = None, indent: str = "  "
-                  ) -> list[str]:
-    """Rows of right-aligned numbers; cells where ``marked`` is true are shown in parentheses."""
-    cells = [[format_number(v) for v in row] for row in np.asarray(matrix)]
+#: ``format_matrix`` shows at most this many rows and columns, then the corners (as NumPy).
+SUMMARY_EDGE = 4
+SUMMARY_LIMIT = 24
+
+
+def format_matrix(matrix: np.ndarray, marked: np.ndarray | None = None, indent: str = "  ",
+                  full: bool = False) -> list[str]:
+    """Rows of right-aligned numbers; cells where ``marked`` is true are shown in parentheses.
+
+    A matrix with more than ``SUMMARY_LIMIT`` rows or columns is summarised as NumPy does,
+    its first and last ``SUMMARY_EDGE`` rows and columns around "...", unless ``full``.
+    """
+    values = np.asarray(matrix)
+    h, w = values.shape
+    rows = _kept(h, full)
+    cols = _kept(w, full)
+    cells = [[format_number(values[i, j]) if j is not None else "..." for j in cols]
+             if i is not None else None for i in rows]
     if marked is not None:
-        cells = [[f"({c})" if m else f" {c} " for c, m in zip(row, mrow)]
-                 for row, mrow in zip(cells, marked)]
-    width = max(len(c) for row in cells for c in row)
-    return [indent + " ".join(c.rjust(width) for c in row) for row in cells]
+        cells = [None if row is None else [
+            c if j is None else f"({c})" if marked[i, j] else f" {c} "
+            for c, j in zip(row, cols)] for row, i in zip(cells, rows)]
+    width = max(len(c) for row in cells if row is not None for c in row)
+    lines = [indent + " ".join(c.rjust(width) for c in row) if row is not None
+             else indent + "...".rjust(width) for row in cells]
+    if rows != list(range(h)) or cols != list(range(w)):
+        lines.append(f"{indent}({h}x{w}: the corners shown; --full prints every value)")
+    return lines
+
+
+def _kept(n: int, full: bool) -> list[int | None]:
+    """Indices shown of ``n``: all, or the first and last ``SUMMARY_EDGE`` around None."""
+    if full or n <= SUMMARY_LIMIT:
+        return list(range(n))
+    return [*range(SUMMARY_EDGE), None, *range(n - SUMMARY_EDGE, n)]
 
 
 @dataclass(frozen=True)
@@ -122,19 +148,21 @@ class Explanation:
         ]
         return lines
 
-    def text(self, at: Sequence[tuple[int, int]] | None = None) -> str:
+    def text(self, at: Sequence[tuple[int, int]] | None = None, full: bool = False) -> str:
         """The input (padding in parentheses), kernel, output and, for each position in
-        ``at``, the lecture's receptive field, products and sum."""
+        ``at``, the lecture's receptive field, products and sum; matrices larger than
+        ``SUMMARY_LIMIT`` are summarised unless ``full``."""
         lines = self._header()
         if self.is_padding.any():
             lines += ["padded input (padding cells in parentheses):",
-                      *format_matrix(self.padded, self.is_padding), ""]
+                      *format_matrix(self.padded, self.is_padding, full=full), ""]
         else:
-            lines += ["input I:", *format_matrix(self.input), ""]
-        lines += ["kernel K:", *format_matrix(self.kernel), ""]
+            lines += ["input I:", *format_matrix(self.input, full=full), ""]
+        lines += ["kernel K:", *format_matrix(self.kernel, full=full), ""]
         if self.convolve:
-            lines += ["K flipped (as it slides):", *format_matrix(self.applied_kernel), ""]
-        lines += ["output V:", *format_matrix(self.output)]
+            lines += ["K flipped (as it slides):",
+                      *format_matrix(self.applied_kernel, full=full), ""]
+        lines += ["output V:", *format_matrix(self.output, full=full)]
         for row, col in at or ():
             lines += ["", *self.explain_position(row, col)]
         return "\n".join(lines)

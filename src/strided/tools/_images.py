@@ -2,14 +2,19 @@
 
 ``filter_image`` convolves an image (grey or colour, each channel on its own) a strip of rows
 at a time, so that a large image needs memory for the image, the result and one strip, never
-a float copy of the whole image.  ``to_pixels`` maps the result back to the image's range
+a float64 copy of the whole image (``normalize`` keeps a float32 one, to convolve only once).
+Each strip is one call of ``functional.conv2d``, whose "auto" rule takes FFT for a large
+single-channel kernel.  ``to_pixels`` maps the result back to the image's range
 honestly: values outside are clipped (and counted), or the whole range is rescaled.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import struct
 import tempfile
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -35,25 +40,34 @@ def _pil():
     return Image
 
 
-def read_image(path: str | os.PathLike[str], grey: bool = False) -> np.ndarray:
-    """An image file as an array: (H, W) for grey images, (H, W, 3) for colour.
+def read_image(path: str | os.PathLike[str], grey: bool = False, alpha: bool = True
+               ) -> np.ndarray:
+    """An image file as an array, its bit depth, range and alpha channel kept.
 
     Parameters
     ----------
     path : path
-        Any format Pillow reads (PNG, JPEG, ...).
+        Any format Pillow reads (PNG, JPEG, TIFF, ...).
     grey : bool
-        Convert colour to grey (ITU-R 601 luma, as Pillow's "L").
+        Convert colour to grey (ITU-R 601 luma, as Pillow's "L"); grey images stay as they
+        are (16-bit and float ones keep their depth).
+    alpha : bool
+        Keep an alpha channel as the last channel (the default); False drops it.
 
     Returns
     -------
     numpy.ndarray
-        uint8 (0..255), or uint16 for 16-bit grey PNGs.  An alpha channel is dropped.
+        (H, W) grey, (H, W, 2) grey and alpha, (H, W, 3) colour or (H, W, 4) colour and
+        alpha; uint8 (0..255), uint16 for 16-bit grey (0..65535) or float32 for float images
+        (TIFF mode "F"), values as stored.
 
     Raises
     ------
     OSError
         When the file is missing or unreadable, or not an image (the message names the file).
+    ValueError
+        For images that cannot be read faithfully: 32-bit integer images with values outside
+        0..65535, and colour spaces other than RGB (CMYK, LAB, HSV).
     """
     image_module = _pil()
     path = Path(path)
@@ -62,15 +76,7 @@ def read_image(path: str | os.PathLike[str], grey: bool = False) -> np.ndarray:
             from PIL import ImageOps
 
             image = ImageOps.exif_transpose(opened)  # camera photos: the way they were taken
-            mode = image.mode
-            if mode in ("I;16", "I;16B", "I;16L", "I") and not grey:
-                array = np.asarray(image)
-                if array.dtype != np.uint16:
-                    array = np.clip(array, 0, 65535).astype(np.uint16)
-                return array
-            if grey or mode in ("L", "1", "LA", "I;16", "I"):
-                return np.asarray(image.convert("L"))
-            return np.asarray(image.convert("RGB"))
+            return _pixels(image, grey, alpha, str(path))
     except FileNotFoundError:
         raise OSError(f"cannot read image {str(path)!r}: no such file") from None
     except IsADirectoryError:
@@ -79,9 +85,43 @@ def read_image(path: str | os.PathLike[str], grey: bool = False) -> np.ndarray:
         raise OSError(f"cannot read image {str(path)!r}: permission denied") from None
     except image_module.DecompressionBombError as error:
         raise OSError(f"cannot read image {str(path)!r}: {error}") from None
-    except (image_module.UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except _Unfaithful as error:
+        raise ValueError(str(error)) from None
+    except (image_module.UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            TypeError, EOFError, IndexError, struct.error, zlib.error) as error:
         raise OSError(f"cannot read image {str(path)!r}: not an image Pillow can read "
                       f"({type(error).__name__}: {error})") from None
+
+
+class _Unfaithful(Exception):
+    """An image that Pillow reads but strided cannot represent without changing it."""
+
+
+def _pixels(image, grey: bool, alpha: bool, name: str) -> np.ndarray:
+    """The array of an open Pillow image (see ``read_image``)."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(image).astype(np.uint16)
+    if mode == "I":
+        array = np.asarray(image)
+        if array.size and (array.min() < 0 or array.max() > 65535):
+            raise _Unfaithful(f"cannot read image {name!r} faithfully: 32-bit integer pixels "
+                              f"from {array.min()} to {array.max()} do not fit 16 bits")
+        return array.astype(np.uint16)
+    if mode == "F":
+        return np.asarray(image, dtype=np.float32)
+    if mode in ("CMYK", "LAB", "HSV"):
+        raise _Unfaithful(f"cannot read image {name!r} faithfully: its colour space is {mode}; "
+                          f"convert it to RGB first")
+    has_alpha = mode in ("LA", "La", "PA", "RGBA", "RGBa") or (
+        mode == "P" and "transparency" in image.info)
+    if grey:
+        target = "LA" if has_alpha and alpha else "L"
+    elif mode in ("1", "L", "LA", "La"):
+        target = "LA" if has_alpha and alpha else "L"
+    else:
+        target = "RGBA" if has_alpha and alpha else "RGB"
+    return np.asarray(image.convert(target))
 
 
 def write_atomic(path: str | os.PathLike[str], write: object) -> Path:
@@ -91,8 +131,11 @@ def write_atomic(path: str | os.PathLike[str], write: object) -> Path:
     if not directory.is_dir():
         raise OSError(f"cannot write {str(path)!r}: the directory {str(directory)!r} does not "
                       f"exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix,
-                                         dir=directory)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix,
+                                             dir=directory)
+    except OSError as error:  # the temporary name is ours, not the user's: name their path
+        raise OSError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
     os.close(handle)
     umask = os.umask(0)
     os.umask(umask)
@@ -100,6 +143,10 @@ def write_atomic(path: str | os.PathLike[str], write: object) -> Path:
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         write(temporary)  # type: ignore[operator]
         os.replace(temporary, path)
+    except OSError as error:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise OSError(f"cannot write {str(path)!r}: {error.strerror or error}") from None
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
@@ -121,10 +168,27 @@ def check_output(path: str | os.PathLike[str], suffixes: tuple[str, ...] = IMAGE
     return path
 
 
-def write_image(path: str | os.PathLike[str], pixels: np.ndarray) -> Path:
-    """Write uint8 (H, W) or (H, W, 3), or uint16 (H, W), to ``path`` in the suffix's format."""
-    image_module = _pil()
+_ALPHA_SUFFIXES = (".png", ".gif", ".tif", ".tiff", ".webp")
+
+
+def check_image_output(path: str | os.PathLike[str], pixels: np.ndarray) -> Path:
+    """``path`` if its format can hold ``pixels`` (alpha, float) faithfully, else ValueError."""
     path = check_output(path)
+    suffix = path.suffix.lower()
+    if pixels.dtype.kind == "f" and suffix not in (".tif", ".tiff"):
+        raise ValueError(f"cannot write {str(path)!r}: a float image is kept as float, which "
+                         f"only TIFF holds; use .tif (or --normalize for 8-bit pixels)")
+    if pixels.ndim == 3 and pixels.shape[2] in (2, 4) and suffix not in _ALPHA_SUFFIXES:
+        raise ValueError(f"cannot write {str(path)!r}: {suffix} has no alpha channel and the "
+                         f"image has one; use {', '.join(_ALPHA_SUFFIXES)}")
+    return path
+
+
+def write_image(path: str | os.PathLike[str], pixels: np.ndarray) -> Path:
+    """Write uint8 (H, W) or (H, W, 2/3/4), uint16 (H, W) or float32 (H, W) to ``path`` in the
+    suffix's format (``check_image_output`` says which formats hold which)."""
+    image_module = _pil()
+    path = check_image_output(path, pixels)
     if pixels.dtype == np.uint16 and path.suffix.lower() not in (".png", ".tif", ".tiff"):
         pixels = (pixels >> 8).astype(np.uint8)
     image = image_module.fromarray(np.ascontiguousarray(pixels))
@@ -134,8 +198,8 @@ def write_image(path: str | os.PathLike[str], pixels: np.ndarray) -> Path:
 def load_matrix(source: str, name: str = "matrix") -> np.ndarray:
     """A 2-D matrix from inline numbers (``"1,2;3,4"``), a .npy or .csv/.txt file, or an image.
 
-    Images are read as grey; .npy files never unpickle.  Raises ValueError or OSError with
-    a one-line message naming ``name`` and the source.
+    Images are read as grey (an alpha channel ignored); .npy files never unpickle.  Raises
+    ValueError or OSError with a one-line message naming ``name`` and the source.
     """
     text = source.strip()
     path = Path(text)
@@ -158,23 +222,38 @@ def load_matrix(source: str, name: str = "matrix") -> np.ndarray:
         raise OSError(f"cannot read {name} {text!r}: no such file")
     if suffix == ".npy":
         try:
-            array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as error:
+            with open(path, "rb") as stream:
+                array = np.load(stream, allow_pickle=False)
+                if isinstance(array, np.lib.npyio.NpzFile):
+                    array.close()
+                    raise ValueError("it is a .npz archive, not a .npy array")
+        except Exception as error:  # NumPy's header parser raises many kinds on bad files
             raise OSError(f"cannot read {name} {text!r}: not a NumPy .npy array of numbers "
-                          f"({error})") from None
+                          f"({type(error).__name__}: {error})") from None
     elif suffix in (".csv", ".txt"):
         try:
             content = path.read_text()
         except (OSError, UnicodeDecodeError) as error:
             raise OSError(f"cannot read {name} {text!r}: {error}") from None
-        array = _kernels.parse(content.replace(",", " ").replace("\r", ""), f"{name} {text!r}")
+        # one row a line; values by ",", ";" (spreadsheets in comma-decimal locales) or spaces
+        rows = [re.sub(r"[,;]", " ", line) for line in content.replace("\r", "").split("\n")]
+        array = _kernels.parse("\n".join(rows), f"{name} {text!r}")
     else:
-        array = read_image(path, grey=True)
-    array = np.squeeze(np.asarray(array))
+        array = read_image(path, grey=True, alpha=False)
+    array = np.asarray(array)
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{name} {text!r} must hold real numbers (int or float); got dtype "
+                         f"{array.dtype} and shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} {text!r} is empty; got shape {array.shape}")
+    shape = array.shape
+    array = np.squeeze(array)
     if array.ndim != 2:
-        raise ValueError(f"{name} {text!r} must be a 2-D matrix; got shape {array.shape}")
-    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
-        raise ValueError(f"{name} {text!r} must hold numbers; got dtype {array.dtype}")
+        raise ValueError(f"{name} {text!r} must be a 2-D matrix; got shape {shape}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{name} {text!r} must hold finite numbers; got "
+                         f"{int(np.count_nonzero(~np.isfinite(array)))} NaN or infinite "
+                         f"value(s)")
     return array
 
 
@@ -183,7 +262,8 @@ def load_kernel(source: str, size: int | None = None, sigma: float | None = None
     text = source.strip()
     suffix = Path(text).suffix.lower()
     if suffix not in (".npy", ".csv", ".txt", *IMAGE_SUFFIXES) and (
-            any(ch in text for ch in ",;") or not any(ch.isalpha() for ch in text)):
+            any(ch in text for ch in ",;") or not any(ch.isalpha() for ch in text)
+            or _kernels._is_number(text)):
         return _kernels.parse(text, "kernel")
     if Path(text).suffix.lower() in (".npy", ".csv", ".txt", *IMAGE_SUFFIXES):
         return load_matrix(text, "kernel")
@@ -208,8 +288,11 @@ def _strips(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int],
     columns = source_index(w, left, right, "replicate" if mode == "zeros" else mode)
     column_pad = np.r_[np.zeros(left, bool), np.ones(w, bool), np.zeros(right, bool)]
     weight = np.ascontiguousarray(kernel, dtype=np.float64)[None, None]
-    row_cost = (w + left + right) * channels * (kh * kw + 2)
-    rows_per_strip = max(1, max_elements // max(row_cost * sh, 1))
+    # a strip holds its input rows, their transform or shifted copies and its output rows,
+    # a few floats per input value; at least a kernel's height of output rows, so that the
+    # kh - 1 rows each strip re-reads stay a small part of its work
+    row_cost = (w + left + right) * channels * 4
+    rows_per_strip = max(-(-kh // sh), max_elements // max(row_cost * sh, 1), 1)
 
     def generate() -> Iterator[tuple[int, np.ndarray]]:
         for first in range(0, oh, rows_per_strip):
@@ -240,7 +323,8 @@ def filter_image(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[i
 
     Parameters
     ----------
-    image : numpy.ndarray, (H, W) or (H, W, C), uint8 or uint16
+    image : numpy.ndarray, (H, W) or (H, W, C), uint8, uint16 or float
+        Every channel is filtered on its own, an alpha channel like the others.
     kernel : numpy.ndarray, (kH, kW)
     stride, padding, padding_mode
         As ``strided.functional.conv2d`` (padding "same" keeps the size at stride 1).
@@ -254,6 +338,8 @@ def filter_image(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[i
     Returns
     -------
     pixels : numpy.ndarray, (H_out, W_out) or (H_out, W_out, C), the image's dtype
+        Integer images are clipped (or rescaled) to their range; float images are kept as
+        computed (float32), or with ``normalize`` rescaled to 0..1.
     stats : dict
         ``minimum``, ``maximum`` of the result and ``clipped``, the fraction of values that
         were clipped.
@@ -266,26 +352,34 @@ def filter_image(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[i
         raise ValueError(f"filter: the kernel must be 2-D; got shape {kernel.shape}")
     if convolve:
         kernel = kernel[::-1, ::-1]
-    top_value = 65535 if image.dtype == np.uint16 else 255
+    floating = image.dtype.kind == "f"
+    top_value = 1.0 if floating else 65535 if image.dtype == np.uint16 else 255
     (oh, ow), strips = _strips(image, kernel, stride, padding, padding_mode, max_elements)
     channels = 1 if image.ndim == 2 else image.shape[2]
-    out = np.empty((oh, ow, channels), dtype=image.dtype if image.dtype == np.uint16
-                   else np.uint8)
+    out = np.empty((oh, ow, channels), dtype=np.float32 if floating else image.dtype
+                   if image.dtype == np.uint16 else np.uint8)
     low, high, clipped = np.inf, -np.inf, 0
-    if normalize:  # first pass: the range
-        for _, y in strips:
-            low, high = min(low, float(y.min())), max(high, float(y.max()))
-        _, strips = _strips(image, kernel, stride, padding, padding_mode, max_elements)
-        scale = top_value / (high - low) if high > low else 0.0
+    # --normalize needs the whole range before the first pixel: the result is kept in
+    # float32 (7 digits, ample for 16-bit pixels) and the convolution runs once
+    kept = np.empty((oh, ow, channels), np.float32) if normalize else None
     for first, y in strips:
-        if normalize:
-            values = (y - low) * scale if scale else np.zeros_like(y) + (
-                np.clip(low, 0, top_value))
-        else:
-            low, high = min(low, float(y.min())), max(high, float(y.max()))
-            clipped += int(np.count_nonzero((y < 0) | (y > top_value + 0.5)))
-            values = y
-        out[first:first + y.shape[0]] = np.clip(np.rint(values), 0, top_value)
+        low, high = min(low, float(y.min())), max(high, float(y.max()))
+        if kept is not None:
+            kept[first:first + y.shape[0]] = y
+            continue
+        if floating:
+            out[first:first + y.shape[0]] = y
+            continue
+        clipped += int(np.count_nonzero((y < 0) | (y > top_value + 0.5)))
+        out[first:first + y.shape[0]] = np.clip(np.rint(y), 0, top_value)
+    if kept is not None:
+        scale = top_value / (high - low) if high > low else 0.0
+        for first in range(0, oh, 256):  # rescaled in blocks: no float64 copy of the whole
+            block = kept[first:first + 256].astype(np.float64)
+            values = (block - low) * scale if scale else np.zeros_like(block) + np.clip(
+                low, 0, top_value)
+            out[first:first + 256] = values if floating else np.clip(np.rint(values), 0,
+                                                                     top_value)
     stats = {"minimum": low, "maximum": high, "clipped": clipped / out.size}
     return (out[..., 0] if image.ndim == 2 else out), stats
 

@@ -35,7 +35,9 @@ _HIGHLIGHT = "#ff9f40"
 _FIELD_PADDING = "#e3c690"
 _BLANK = "#ffffff"
 _DPI = 100
-MAX_FRAMES = 400
+#: An animation shows at most this many positions (evenly spaced past it): about 45 s at
+#: 700 ms a frame, and each large frame takes about 0.3 s to draw.
+MAX_FRAMES = 64
 
 
 def _figure(width: float, height: float) -> Any:
@@ -64,87 +66,153 @@ def _save(figure: Any, path: PathLike) -> Path:
     return write_atomic(path, lambda name: image.save(name, format="PNG", optimize=True))
 
 
+#: Panels with more cells than this per side are drawn as shades, without numbers.
+NUMBERED_CELLS = 16
+
+
 def _cells(ax: Any, values: np.ndarray, colours: np.ndarray, title: str,
            italic: np.ndarray | None = None, show: np.ndarray | None = None,
-           fontsize: float | None = None) -> None:
-    """A grid of numbered cells, each with its own background colour."""
+           cell_points: float = 40.0) -> None:
+    """A grid of numbered cells, each with its own background colour; the numbers' size fits
+    the longest of them in a cell of ``cell_points`` points.  Larger grids (more than
+    ``NUMBERED_CELLS`` a side) are shades of grey under the colours, without numbers."""
     from matplotlib.colors import to_rgb
 
     h, w = values.shape
     rgb = np.array([[to_rgb(c) for c in row] for row in colours])
+    numbered = max(h, w) <= NUMBERED_CELLS
+    if not numbered:  # the values as greys, the highlights (non-white cells) over them
+        v = np.asarray(values, dtype=np.float64)
+        low, high = float(v.min()), float(v.max())
+        grey = (v - low) / (high - low) if high > low else np.full(v.shape, 0.5)
+        shade = np.repeat((0.15 + 0.8 * grey)[..., None], 3, axis=-1)
+        white = np.all(rgb == 1, axis=-1)
+        rgb = np.where(white[..., None], shade, 0.35 * shade + 0.65 * rgb)
+        if show is not None:
+            rgb = np.where(show[..., None], rgb, 1.0)
     ax.imshow(rgb, interpolation="nearest")
-    size = fontsize or max(6.0, min(14.0, 150 / max(h, w)))
-    for i in range(h):
-        for j in range(w):
-            if show is not None and not show[i, j]:
-                continue
-            style = "italic" if italic is not None and italic[i, j] else "normal"
-            colour = "#555555" if style == "italic" else "black"
-            ax.text(j, i, format_number(values[i, j]), ha="center", va="center",
-                    fontsize=size, fontstyle=style, color=colour)
-    ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
-    ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
-    ax.grid(which="minor", color="#888888", linewidth=0.8)
+    if numbered:
+        texts = [[_compact(values[i, j]) for j in range(w)] for i in range(h)]
+        longest = max(len(t) for row in texts for t in row)
+        size = max(4.0, min(14.0, 0.8 * cell_points / max(0.62 * longest, 1.2)))
+        for i in range(h):
+            for j in range(w):
+                if show is not None and not show[i, j]:
+                    continue
+                style = "italic" if italic is not None and italic[i, j] else "normal"
+                colour = "#555555" if style == "italic" else "black"
+                ax.text(j, i, texts[i][j], ha="center", va="center",
+                        fontsize=size, fontstyle=style, color=colour)
+        ax.set_xticks(np.arange(-0.5, w, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, h, 1), minor=True)
+        ax.grid(which="minor", color="#888888", linewidth=0.8)
+        ax.set_xticks(range(w))
+        ax.set_yticks(range(h))
+    else:
+        ax.set_xticks([0, w - 1])
+        ax.set_yticks([0, h - 1])
     ax.tick_params(which="both", length=0, labelsize=7)
-    ax.set_xticks(range(w))
-    ax.set_yticks(range(h))
     ax.set_title(title, fontsize=10)
 
 
-def _explanation_figure(e: Explanation, at: tuple[int, int], done: int | None = None) -> Any:
+def _compact(value: float) -> str:
+    """A number for a cell: integers whole, others to 4 significant digits, and no exponent
+    below 1e7 (61740.94 is "61741", not "6.174e+04")."""
+    value = float(value)
+    if value.is_integer() or 1e4 <= abs(value) < 1e7:
+        return f"{value:.0f}"
+    return format_number(value)
+
+
+def _padding_text(padding: tuple[tuple[int, int], tuple[int, int]]) -> str:
+    """E.g. "padding 1" or "padding top 0, bottom 1, left 0, right 1"."""
+    (top, bottom), (left, right) = padding
+    if top == bottom == left == right:
+        return f"padding {top}"
+    return f"padding top {top}, bottom {bottom}, left {left}, right {right}"
+
+
+def _wrapped(text: str, width: int, lines: int = 3) -> list[str]:
+    """``text`` (terms joined by " + ") in at most ``lines`` lines of ``width`` characters."""
+    out: list[str] = []
+    current = ""
+    for term in text.split(" + "):
+        piece = term if not current else f"{current} + {term}"
+        if len(piece) <= width or not current:
+            current = piece
+            continue
+        out.append(current + " +")
+        current = term
+        if len(out) == lines:
+            out[-1] = out[-1][:max(width - 6, 1)].rsplit(" + ", 1)[0] + " + ..."
+            return out
+    out.append(current)
+    return out
+
+
+def _explanation_figure(e: Explanation, at: tuple[int, int], done: int | None = None,
+                        dpi: float = _DPI) -> Any:
     """The slide for output ``at``; with ``done``, only the first ``done`` outputs are shown."""
     row, col = e.check_position(*at)
     ph, pw = e.padded.shape
     kh, kw = e.kernel.shape
     oh, ow = e.output.shape
     rows, cols = e.window(row, col)
-    total = ph + kw + ow
-    width = min(16.0, max(7.0, 0.55 * total + 2.5))
-    height = max(3.6, 0.55 * max(ph, kh, oh) + 1.9)
+    total = pw + kw + ow
+    cell = min(0.55, 13.5 / total)  # inches per cell, the same in every panel
+    width = max(7.0, cell * total + 2.5)
+    field = e.padded[rows, cols]
+    terms = [f"{_paren(a)}*{_paren(b)}" for a, b in
+             zip(field.ravel(), e.applied_kernel.ravel()) if a != 0 and b != 0] or ["0"]
+    value = _compact(e.output[row, col])
+    sh, sw = e.stride
+    heading = (f"V({row}, {col}) = sum of receptive field x kernel   "
+             f"(stride {sh if sh == sw else f'{sh}x{sw}'}"
+               + (f", {_padding_text(e.padding)}" if e.is_padding.any() else "") + ")")
+    width = max(width, 0.58 * 12 / 72 * len(heading) + 0.6)  # the heading fits, 12 pt
+    characters = int(width * 72 / (0.6 * 10)) - 4  # monospace 10 pt
+    formula = _wrapped(f"V({row}, {col}) = " + " + ".join(terms), characters - len(value) - 3)
+    formula[-1] += f" = {value}"
+    formula.append("(zero products left out)")
+    footer = 0.22 * len(formula) + 0.25
+    height = max(3.6, cell * max(ph, kh, oh) + 1.2 + footer)
     figure = _figure(width, height)
+    figure.set_dpi(dpi)
     grid = figure.add_gridspec(1, 3, width_ratios=[pw, kw, ow], wspace=0.35, left=0.04,
-                               right=0.98, top=0.84, bottom=0.2)
+                               right=0.98, top=1 - 0.85 / height, bottom=(footer + 0.3) / height)
+    points = cell * 72 * 0.98
     colours = np.where(e.is_padding, _PADDING, _BLANK).astype(object)
     colours[rows, cols] = np.where(e.is_padding[rows, cols], _FIELD_PADDING, _FIELD)
     has_padding = bool(e.is_padding.any())
     title = "padded input (grey = padding)" if has_padding else "input I"
     ax = figure.add_subplot(grid[0])
-    _cells(ax, e.padded, colours, title, italic=e.is_padding)
+    _cells(ax, e.padded, colours, title, italic=e.is_padding, cell_points=points)
     from matplotlib.patches import Rectangle
 
     ax.add_patch(Rectangle((cols.start - 0.5, rows.start - 0.5), kw, kh, fill=False,
                            edgecolor="#c05000", linewidth=2.5))
     (top, _), (left, _) = e.padding
-    ax.set_xticklabels(range(-left, pw - left))
-    ax.set_yticklabels(range(-top, ph - top))
+    ticks = ax.get_xticks(), ax.get_yticks()
+    ax.set_xticklabels([int(t) - left for t in ticks[0]])
+    ax.set_yticklabels([int(t) - top for t in ticks[1]])
     kernel_title = "kernel K, flipped" if e.convolve else "kernel K"
     _cells(figure.add_subplot(grid[1]), e.applied_kernel,
-           np.full(e.kernel.shape, _FIELD, dtype=object), kernel_title)
+           np.full(e.kernel.shape, _FIELD, dtype=object), kernel_title, cell_points=points)
     out_colours = np.full(e.output.shape, _BLANK, dtype=object)
     out_colours[row, col] = _HIGHLIGHT
     index = row * ow + col
     show = None if done is None else (np.arange(oh * ow).reshape(oh, ow) <= index)
-    _cells(figure.add_subplot(grid[2]), e.output, out_colours, "output V", show=show)
-    sh, sw = e.stride
-    figure.suptitle(f"V({row}, {col}) = sum of receptive field x kernel   "
-                    f"(stride {sh if sh == sw else f'{sh}x{sw}'}"
-                    + (f", padding {top} top / {left} left" if has_padding else "") + ")",
-                    fontsize=12)
-    field = e.padded[rows, cols]
-    terms = [f"{_paren(a)}*{_paren(b)}" for a, b in
-             zip(field.ravel(), e.applied_kernel.ravel()) if a != 0 and b != 0]
-    if not terms:
-        terms = ["0"]
-    text = " + ".join(terms)
-    if len(text) > 110:
-        text = text[:105].rsplit(" + ", 1)[0] + " + ..."
-    figure.text(0.5, 0.06, f"V({row}, {col}) = {text} = {format_number(e.output[row, col])}"
-                "   (zero products left out)", ha="center", fontsize=11, family="monospace")
+    _cells(figure.add_subplot(grid[2]), e.output, out_colours, "output V", show=show,
+           cell_points=points)
+    figure.suptitle(heading, fontsize=12)
+    for index, line in enumerate(formula):
+        figure.text(0.5, (footer - 0.1 - 0.22 * index) / height, line, ha="center",
+                    va="top", fontsize=10, family="monospace")
     return figure
 
 
 def _paren(value: float) -> str:
-    text = format_number(value)
+    text = _compact(value)
     return f"({text})" if text.startswith("-") else text
 
 
@@ -160,7 +228,8 @@ def animate_explanation(explanation: Explanation, path: PathLike,
     """An animated GIF of the kernel sliding over the (padded) input, output by output.
 
     One frame per output position, in row-major order, ``milliseconds`` each; the output
-    fills in as the kernel moves.  Raises ValueError past ``MAX_FRAMES`` positions.
+    fills in as the kernel moves.  Past ``MAX_FRAMES`` positions, ``MAX_FRAMES`` of them
+    evenly spaced (the output still fills in completely).
     """
     from PIL import Image
 
@@ -169,12 +238,12 @@ def animate_explanation(explanation: Explanation, path: PathLike,
         raise ValueError(f"cannot write animation {str(path)!r}: animations are GIF files; "
                          f"give a name ending in .gif")
     oh, ow = explanation.output.shape
-    if oh * ow > MAX_FRAMES:
-        raise ValueError(f"animation: the output has {oh}x{ow} = {oh * ow} positions, more "
-                         f"than {MAX_FRAMES} frames; use a smaller input or a larger stride")
+    # at most MAX_FRAMES frames: past that, positions evenly spaced in row-major order
+    positions = np.unique(np.linspace(0, oh * ow - 1, min(oh * ow, MAX_FRAMES)).round()
+                          ).astype(int)
     frames = []
-    for index in range(oh * ow):
-        figure = _explanation_figure(explanation, divmod(index, ow), done=index)
+    for index in positions.tolist():
+        figure = _explanation_figure(explanation, divmod(index, ow), done=index, dpi=70)
         figure.canvas.draw()
         rgba = np.asarray(figure.canvas.buffer_rgba())
         frames.append(Image.fromarray(rgba[..., :3].copy()).convert(
@@ -200,7 +269,8 @@ def _as_bank(filters: object) -> tuple[list[np.ndarray], int]:
 
 
 def plot_filter_bank(filters: object, path: PathLike, titles: Sequence[str] | None = None,
-                     columns: int | None = None, annotate: bool | None = None) -> Path:
+                     columns: int | None = None, annotate: bool | None = None,
+                     shared: bool | None = None) -> Path:
     """A filter bank as a grid: each kernel's taps coloured (red positive, blue negative).
 
     Parameters
@@ -212,8 +282,14 @@ def plot_filter_bank(filters: object, path: PathLike, titles: Sequence[str] | No
     columns : int, optional
         Panels per row (default: C_in for HWIO, else up to 6).
     annotate : bool, optional
-        Write each tap's value in its cell (default: for kernels up to 7x7).
+        Write each tap's value in its cell (default: for kernels up to 7x7), with the same
+        number of decimals in every cell of a kernel (of the bank, when ``shared``).
+    shared : bool, optional
+        One colour scale for the whole bank, drawn as a colour bar (default: for arrays, such
+        as trained HWIO filters); False gives each kernel its own scale (default for a list
+        of kernels, such as the catalogue, whose sizes differ).
     """
+    shared = isinstance(filters, np.ndarray) if shared is None else shared
     bank, cin = _as_bank(filters)
     if titles is not None and len(titles) != len(bank):
         raise ValueError(f"plot_filter_bank: got {len(titles)} titles for {len(bank)} kernels")
@@ -224,18 +300,23 @@ def plot_filter_bank(filters: object, path: PathLike, titles: Sequence[str] | No
     figure = _figure(panel * columns + 0.8, (panel + 0.45) * rows + 0.3)
     if annotate is None:
         annotate = max(kh, kw) <= 7
+    if shared:
+        figure.set_layout_engine("constrained", h_pad=0.04, w_pad=0.04)
+    whole = max(float(np.max(np.abs(np.asarray(k, dtype=np.float64)))) for k in bank) or 1.0
+    image = None
     for index, kernel in enumerate(bank):
         ax = figure.add_subplot(rows, columns, index + 1)
         kernel = np.asarray(kernel, dtype=np.float64)
-        own = float(np.max(np.abs(kernel))) or 1.0
-        ax.imshow(kernel, cmap="RdBu_r", vmin=-own, vmax=own, interpolation="nearest")
+        own = whole if shared else float(np.max(np.abs(kernel))) or 1.0
+        image = ax.imshow(kernel, cmap="RdBu_r", vmin=-own, vmax=own, interpolation="nearest")
         if annotate:
             h, w = kernel.shape
             size = max(5.0, min(11.0, 40 / max(h, w)))
+            labels = tap_labels(kernel, whole if shared else None)
             for i in range(h):
                 for j in range(w):
                     strong = abs(kernel[i, j]) > 0.6 * own
-                    ax.text(j, i, _short(kernel[i, j]), ha="center", va="center",
+                    ax.text(j, i, labels[i][j], ha="center", va="center",
                             fontsize=size, color="white" if strong else "black")
         ax.set_xticks([])
         ax.set_yticks([])
@@ -246,18 +327,33 @@ def plot_filter_bank(filters: object, path: PathLike, titles: Sequence[str] | No
         else:
             label = f"kernel {index}"
         ax.set_title(label, fontsize=9)
-    figure.tight_layout(pad=0.6)
+    if shared:
+        bar = figure.colorbar(image, ax=figure.axes, shrink=0.8, pad=0.02)
+        bar.set_label("tap value (one scale for the bank)", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    else:
+        figure.tight_layout(pad=0.6)
     return _save(figure, path)
 
 
-def _short(value: float) -> str:
-    text = format_number(value)
-    if len(text) > 5:
-        text = f"{value:.2f}".rstrip("0").rstrip(".")
-    if abs(value - round(value * 9) / 9) < 1e-12 and not float(value).is_integer() \
-            and round(value * 9) in (1, -1):
-        return "1/9" if value > 0 else "-1/9"
-    return text
+def tap_labels(kernel: np.ndarray, scale: float | None = None) -> list[list[str]]:
+    """Each tap's value as text, with one number of decimals for the whole kernel: integers
+    as integers, ninths as "1/9", else two significant digits of ``scale`` (default the
+    kernel's largest magnitude); a value that rounds to zero is "0", never "-0"."""
+    values = np.asarray(kernel, dtype=np.float64)
+    if np.all(values == np.round(values)):
+        return [[str(int(v)) for v in row] for row in values]
+    if np.allclose(values * 9, np.round(values * 9), rtol=0, atol=1e-9) and np.all(
+            np.abs(np.round(values * 9)) <= 1):
+        names = {1: "1/9", -1: "-1/9", 0: "0"}
+        return [[names[round(float(v) * 9)] for v in row] for row in values]
+    largest = scale or float(np.max(np.abs(values)))
+    decimals = int(min(4, max(1, 1 - np.floor(np.log10(largest)))))
+    rows = []
+    for row in values:
+        texts = [f"{v:.{decimals}f}" for v in row]
+        rows.append(["0" if float(t) == 0 else t for t in texts])
+    return rows
 
 
 def _apply_model(model: object, batch: np.ndarray) -> np.ndarray:
@@ -320,7 +416,10 @@ def plot_feature_maps(image: np.ndarray, model: object | Callable[[np.ndarray], 
     h, w = maps.shape[1:3]
     panel = 2.4
     aspect = h / w
-    figure = _figure(panel * columns, (panel * aspect + 0.55) * rows)
+    figure = _figure(panel * columns, (panel * aspect + 0.6) * rows + 0.35)
+    # constrained layout leaves each row's two-line titles their own room, whatever the
+    # image's aspect (tight_layout let the second row's titles run under the first's images)
+    figure.set_layout_engine("constrained", h_pad=0.04, w_pad=0.04)
     ax = figure.add_subplot(rows, columns, 1)
     shown = array[..., 0] if array.shape[2] == 1 else array
     ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, interpolation="nearest")
@@ -340,7 +439,6 @@ def plot_feature_maps(image: np.ndarray, model: object | Callable[[np.ndarray], 
     how = ("0.5th..99.5th percentile" if robust else "minimum..maximum")
     figure.suptitle(f"each map's grey: black..white = its own {how}; true range above it",
                     fontsize=9)
-    figure.tight_layout(pad=0.5, rect=(0, 0, 1, 0.93))
     return _save(figure, path)
 
 
@@ -469,8 +567,8 @@ def plot_connectivity(input_size: tuple[int, int], kernel_size: tuple[int, int],
     dense = [(i, o) for i in range(n_in) for o in range(n_out)]
     bipartite(figure.add_subplot(grid[1]),
               f"fully connected {n_in} -> {n_out}: every input to every output\n"
-              f"{len(dense)} connections, {len(dense)} weights + {n_out} biases = "
-              f"{len(dense) + n_out} parameters", dense)
+              f"{len(dense)} connections, {len(dense)} weights + {n_out} "
+              f"bias{'es' if n_out != 1 else ''} = {len(dense) + n_out} parameters", dense)
     ax = figure.add_subplot(grid[2])
     side = int(np.ceil(np.sqrt(n_out)))
     for i in range(h):

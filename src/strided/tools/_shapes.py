@@ -84,7 +84,7 @@ def _int(text: str, key: str, layer: str, minimum: int = 1) -> int:
 
 
 def _pair(text: str, key: str, layer: str, minimum: int = 1) -> tuple[int, int]:
-    parts = re.split(r"[x*]", text.strip())
+    parts = re.split(r"[x*,]", text.strip())
     if len(parts) == 1:
         parts = parts * 2
     if len(parts) != 2 or not all(p.strip().lstrip("-").isdigit() for p in parts):
@@ -155,6 +155,16 @@ def parse_layer(text: str, convention: str = "tf") -> LayerSpec:
             raise ValueError(f"layer {text!r}: unknown setting {key!r}; a {kind} layer takes "
                              f"{', '.join(keys)}")
         values[key] = value.strip()
+    return layer_from_values(kind, values, convention, text)
+
+
+def layer_from_values(kind: str, values: dict[str, str], convention: str = "tf",
+                      text: str | None = None) -> LayerSpec:
+    """A ``kind`` layer from settings given one by one (``{"kernel": "5,3", ...}``); each value
+    is parsed on its own (``N``, ``HxW`` or ``H,W``), so none can set another."""
+    _check_convention(convention)
+    text = text if text is not None else f"{kind}:" + ",".join(
+        f"{key}={value}" for key, value in values.items())
     if "kernel" not in values:
         raise ValueError(f"layer {text!r}: the kernel size is missing, e.g. '{kind}:kernel=3'"
                          if kind == "pool" else
@@ -287,7 +297,8 @@ def stack_steps(input_shape: tuple[int, int, int], layers: Sequence[LayerSpec],
             per_text = f"{c}" if layer.groups == 1 else f"({c} / {layer.groups})"
             lines.append(f"  output {_shape_text(out_shape, convention)}")
             lines.append(f"  parameters: {layer.kernel[0]} * {layer.kernel[1]} * {per_text} * "
-                         f"{filters} weights + {biases} biases = {params:,}")
+                         f"{filters} weights + {biases} bias{'' if biases == 1 else 'es'} = "
+                         f"{params:,}")
         else:
             params = 0
             out_shape = (oh, ow, c)

@@ -1,0 +1,208 @@
+"""Fuzzing every reader of outside data: IDX and CIFAR-10 files, .npz weights, kernel files,
+images and the command line's matrix syntax.  Random bytes and damaged valid files must end in
+the reader's documented exception (ValueError or OSError, each naming the file), never in
+another exception or a crash."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strided import kernels, layers
+from strided.datasets import cifar10, read_idx, write_idx
+from strided.models import Sequential
+from strided.tools._images import load_matrix, read_image
+
+FUZZ = settings(max_examples=120, deadline=None)
+
+
+@st.composite
+def damaged(draw, valid: bytes) -> bytes:
+    """``valid`` truncated, with bytes flipped, inserted or deleted; or random bytes."""
+    if draw(st.integers(0, 5)) == 0:
+        return draw(st.binary(max_size=400))
+    data = bytearray(valid)
+    for _ in range(draw(st.integers(1, 6))):
+        action = draw(st.sampled_from(["flip", "cut", "insert", "delete"]))
+        at = draw(st.integers(0, max(len(data) - 1, 0)))
+        if action == "flip" and data:
+            data[at] ^= draw(st.integers(1, 255))
+        elif action == "cut":
+            del data[at:]
+        elif action == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=16))
+        elif data:
+            del data[at:at + draw(st.integers(1, 16))]
+    return bytes(data)
+
+
+def _valid_idx(tmp: Path) -> bytes:
+    path = tmp / "x-idx3-ubyte.gz"
+    write_idx(path, np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4))
+    return path.read_bytes()
+
+
+def _write(tmp_path_factory, name: str, data: bytes) -> Path:
+    path = tmp_path_factory.mktemp("fuzz") / name
+    path.write_bytes(data)
+    return path
+
+
+VALID_IDX = _valid_idx(Path(__import__("tempfile").mkdtemp()))
+
+
+@FUZZ
+@given(data=damaged(VALID_IDX), compressed=st.booleans())
+def test_idx_reader(tmp_path_factory, data: bytes, compressed: bool) -> None:
+    raw = gzip.decompress(VALID_IDX) if not compressed and data == VALID_IDX else data
+    path = _write(tmp_path_factory, "f-idx3-ubyte", raw)
+    try:
+        array = read_idx(path)
+    except ValueError as error:
+        assert str(path) in str(error)
+    else:
+        assert isinstance(array, np.ndarray)
+
+
+def _valid_cifar() -> bytes:
+    record = np.zeros(3073, np.uint8)
+    record[0] = 3
+    return record.tobytes() * 2
+
+
+@FUZZ
+@given(data=damaged(_valid_cifar()))
+def test_cifar_batch_reader(data: bytes) -> None:
+    try:
+        images, labels = cifar10._parse_batch(data, "data_batch_1.bin")
+    except ValueError as error:
+        assert "data_batch_1.bin" in str(error)
+    else:
+        assert images.shape[1:] == (32, 32, 3) and labels.max() <= 9
+
+
+def _valid_tar() -> bytes:
+    stream = io.BytesIO()
+    with tarfile.open(fileobj=stream, mode="w:gz") as tar:
+        for name in (*cifar10._TRAIN, cifar10._TEST):
+            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
+            content = _valid_cifar()
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return stream.getvalue()
+
+
+@FUZZ
+@given(data=damaged(_valid_tar()))
+def test_cifar_archive_reader(tmp_path_factory, data: bytes) -> None:
+    path = _write(tmp_path_factory, "cifar-10-binary.tar.gz", data)
+    try:
+        found = cifar10._read_archive(path)
+    except ValueError as error:
+        assert str(path) in str(error)
+    else:
+        assert set(found) == {*cifar10._TRAIN, cifar10._TEST}
+
+
+def _model() -> Sequential:
+    return Sequential([layers.Input((3,)), layers.Dense(2, name="d")])
+
+
+def _valid_npz() -> bytes:
+    stream = io.BytesIO()
+    np.savez(stream, format=np.array(1), **{"000/d/kernel": np.ones((3, 2), np.float32),
+                                           "000/d/bias": np.zeros(2, np.float32)})
+    return stream.getvalue()
+
+
+@FUZZ
+@given(data=damaged(_valid_npz()))
+def test_weights_reader(tmp_path_factory, data: bytes) -> None:
+    path = _write(tmp_path_factory, "w.npz", data)
+    model = _model()
+    before = model.get_weights()
+    try:
+        model.load_weights(path)
+    except ValueError as error:
+        assert str(path) in str(error) or "Layer 'd'" in str(error)
+        for a, b in zip(before, model.get_weights()):
+            np.testing.assert_array_equal(a, b)  # nothing changed
+
+
+def _valid_npy() -> bytes:
+    stream = io.BytesIO()
+    np.save(stream, np.array([[1.0, 2.0], [3.0, 4.0]]))
+    return stream.getvalue()
+
+
+@FUZZ
+@given(data=damaged(_valid_npy()))
+def test_kernel_npy_reader(tmp_path_factory, data: bytes) -> None:
+    path = _write(tmp_path_factory, "k.npy", data)
+    try:
+        matrix = load_matrix(str(path), "kernel")
+    except (ValueError, OSError) as error:
+        assert str(path) in str(error)
+    else:
+        assert matrix.ndim == 2 and np.isfinite(matrix).all()
+
+
+@FUZZ
+@given(text=st.text(alphabet="0123456789,; \n\r\t.-+e/[]x", max_size=60) | st.text(max_size=40))
+def test_kernel_csv_reader(tmp_path_factory, text: str) -> None:
+    path = _write(tmp_path_factory, "k.csv", text.encode("utf-8", "surrogatepass"))
+    try:
+        matrix = load_matrix(str(path), "kernel")
+    except (ValueError, OSError) as error:
+        assert str(path) in str(error)
+    else:
+        assert matrix.ndim == 2
+
+
+def _valid_png() -> bytes:
+    from PIL import Image
+
+    stream = io.BytesIO()
+    Image.fromarray(np.arange(48, dtype=np.uint8).reshape(6, 8)).save(stream, format="PNG")
+    return stream.getvalue()
+
+
+@FUZZ
+@given(data=damaged(_valid_png()), grey=st.booleans())
+def test_image_reader(tmp_path_factory, data: bytes, grey: bool) -> None:
+    path = _write(tmp_path_factory, "i.png", data)
+    try:
+        pixels = read_image(path, grey=grey)
+    except (ValueError, OSError) as error:
+        assert str(path) in str(error)
+    else:
+        assert pixels.ndim in (2, 3)
+
+
+@FUZZ
+@given(text=st.text(alphabet="0123456789,; \n.-+eE/[]", max_size=40) | st.text(max_size=30))
+def test_matrix_syntax(text: str) -> None:
+    try:
+        matrix = kernels.parse(text, "kernel")
+    except ValueError as error:
+        assert str(error).startswith("kernel ")
+    else:
+        assert matrix.ndim == 2 and matrix.dtype in (np.int64, np.float64)
+        assert np.isfinite(matrix).all()
+
+
+@pytest.mark.parametrize("text", ["1e19", "-1e19", "1e308,1e308", "9" * 400, "1/0", "0/0"])
+def test_matrix_syntax_edge_numbers(text: str) -> None:
+    try:
+        matrix = kernels.parse(text, "kernel")
+    except ValueError as error:
+        assert str(error).startswith(f"kernel {text!r}")
+    else:
+        assert np.isfinite(matrix).all()
