@@ -62,3 +62,16 @@ def test_predict_on_the_cluster_equals_in_memory(client):
     images = np.random.default_rng(2).normal(size=(12, 8, 8, 1)).astype(np.float32)
     lazy = model.predict(da.from_array(images, chunks=(4, 8, 8, 1)), batch_size=4)
     np.testing.assert_array_equal(lazy.compute(), model.predict(images, batch_size=4))
+
+
+def test_filter_tiles_on_the_cluster_give_the_in_memory_pixels(client, tmp_path):
+    from strided.dask._filter import filter_tiled
+    from strided.tools import filter_image
+
+    pixels = np.random.default_rng(3).integers(0, 256, (61, 47, 3), dtype=np.uint8)
+    expected, stats = filter_image(pixels, np.ones((3, 3)) / 9, 2, "same", "circular")
+    tiled, _, tiled_stats = filter_tiled(
+        pixels, None, np.ones((3, 3)) / 9, 2, "same", "circular", convolve=False,
+        normalize=False, memory=1_000_000, scheduler=client.scheduler.address)
+    np.testing.assert_array_equal(tiled, expected)
+    assert tiled_stats == stats

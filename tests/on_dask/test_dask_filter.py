@@ -61,6 +61,14 @@ def test_zarr_in_tiles_gives_the_in_memory_pixels(colour, tmp_path, options, cap
     assert tiled == in_memory  # the same sizes, range and clipped share
 
 
+def test_progress_bar_counts_the_tiles(colour, tmp_path, capsys):
+    _, image_zarr, _ = colour
+    run_cli("filter", str(image_zarr), "-k", "box-blur", "--memory", "1MB", "--progress",
+            "-o", str(tmp_path / "tiled.zarr"))
+    tiles = zarr.open_array(str(tmp_path / "tiled.zarr"), mode="r").nchunks
+    assert f"{tiles}/{tiles}" in capsys.readouterr().err
+
+
 @settings(max_examples=15)
 @given(kernel=st.tuples(st.integers(1, 5), st.integers(1, 5)), stride=st.integers(1, 3),
        padding=st.sampled_from(["same", "valid", 2, ((0, 3), (4, 1))]),
