@@ -110,14 +110,20 @@ def test_signal_2d_boundaries_equal_in_memory(name, boundary, fillvalue, mode):
 
 
 def test_output_chunks_mirror_the_input_chunks_divided_by_the_stride():
-    # 3x3 kernel, stride 2, padding 1 on 12 rows in chunks of 4: outputs start in each chunk.
+    # 3x3 kernel, stride 2, padding 1 on 12 rows in chunks of 4: output chunks of 2.
     chunks, blocks = axis_plan((4, 4, 4), (1, 1), "zeros", 2, 3, 6)
-    assert chunks == (3, 2, 1)
-    # block 1 (outputs 3, 4) reads padded rows 6..10 = input rows 5..9: chunk 1 from row 1
-    # and a halo of the first two rows of chunk 2, with nothing trimmed away
-    assert blocks[1].pieces == ((1, 1, 4), (2, 0, 2)) and blocks[1].take is None
-    # block 0 (outputs 0..2) reads a row of zeros above the image, then input rows 0..5
-    assert blocks[0].pieces == ((0, 0, 4), (1, 0, 2)) and blocks[0].take.tolist()[0] == -1
+    assert chunks == (2, 2, 2)
+    # block 1 (outputs 2, 3) reads padded rows 4..8 = input rows 3..7: a halo of one row of
+    # chunk 0 before chunk 1, with nothing trimmed away
+    assert blocks[1].pieces == ((0, 3, 4), (1, 0, 4)) and blocks[1].take is None
+    # block 0 (outputs 0, 1) reads a row of zeros above the image, then input rows 0..3
+    assert blocks[0].pieces == ((0, 0, 4),) and blocks[0].take.tolist() == [-1, 0, 1, 2, 3]
+
+
+def test_regular_chunks_stay_regular_with_same_padding():
+    x = da.zeros((1, 1, 64, 64), chunks=(1, 1, 16, 16))
+    y = sd.functional.conv2d(x, np.ones((1, 1, 5, 5)), padding="same")
+    assert y.chunks[2:] == ((16,) * 4, (16,) * 4)
 
 
 def test_chunks_smaller_than_the_kernel_read_several_neighbours():
@@ -128,9 +134,9 @@ def test_chunks_smaller_than_the_kernel_read_several_neighbours():
 
 def test_circular_padding_reads_the_far_end_of_the_image():
     _, blocks = axis_plan((4, 4, 4), (2, 2), "circular", 1, 5, 12)
-    # block 0 (outputs 0..5) reads rows 10, 11 of the last chunk, then rows 0..7
-    assert blocks[0].pieces == ((0, 0, 4), (1, 0, 4), (2, 2, 4))
-    assert blocks[0].take.tolist() == [8, 9, *range(8)]
+    # block 0 (outputs 0..3) reads rows 10, 11 of the last chunk, then rows 0..5
+    assert blocks[0].pieces == ((0, 0, 4), (1, 0, 2), (2, 2, 4))
+    assert blocks[0].take.tolist() == [6, 7, *range(6)]
 
 
 def test_the_weights_are_one_key_of_the_graph():

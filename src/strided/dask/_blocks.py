@@ -1,17 +1,17 @@
-"""One convolution over a dask array: output blocks aligned to the input's chunks, halos read
-from the neighbouring chunks, each block a VALID convolution in memory.
+"""One convolution over a dask array: output chunks that mirror the input's, halos read from
+the neighbouring chunks, each block a VALID convolution in memory.
 
 Along a spatial axis of ``n`` pixels in chunks starting at ``B_0 = 0 < B_1 < ...``, with
 padding ``(lo, hi)``, stride ``s`` and dilated kernel extent ``e``, output ``o`` reads padded
-positions ``[o * s, o * s + e)``.  Output ``o`` belongs to the input chunk in which its window
-starts, so the output chunks start at ``ceil((B_i + lo) / s)`` (clipped to the output's size,
-empty ones dropped) and mirror the input's chunks, divided by the stride.  Output block
-``[o0, o1)`` reads padded positions ``[o0 * s, (o1 - 1) * s + e)``: the rest of its own chunk
-and a halo of ``e - s`` after it, from as many following chunks as that takes (chunks may be
-smaller than the kernel).  Positions in the padding are gathered by the padding mode's index
-map (``_padding.source_index``), so circular padding reads the far end of the image and zero
-padding reads nothing.  No padded or rechunked copy of the image is ever made: each task holds
-its own chunk, its halo and its output, so memory does not grow with the image.
+positions ``[o * s, o * s + e)``.  The output chunks start at ``ceil(B_i / s)`` (clipped to
+the output's size, empty ones dropped): the input's chunks divided by the stride, so regular
+chunks that are multiples of the stride give regular output chunks (``to_zarr`` writes them
+as they are).  Output block ``[o0, o1)`` reads padded positions ``[o0 * s, (o1 - 1) * s + e)``:
+its own chunk and halos of about ``lo`` before and ``e - s - lo`` after it, from as many
+neighbouring chunks as that takes (chunks may be smaller than the kernel).  Positions in the
+padding are gathered by the padding mode's index map (``_padding.source_index``), so circular
+padding reads the far end of the image and zero padding reads nothing.  No padded or
+rechunked copy of the image is ever made: a task holds its block, its halo and its output.
 
 The batch axis needs no halo (output chunks = input chunks); the channel axis is one chunk.
 """
@@ -52,8 +52,7 @@ def axis_plan(chunks: Sequence[int], padding: tuple[int, int], mode: str, stride
     n = sum(chunks)
     lo, hi = padding
     starts = np.cumsum([0, *chunks])
-    cuts = sorted({0, out_size, *(min(max(-(-(int(b) + lo) // stride), 0), out_size)
-                                  for b in starts[1:-1])})
+    cuts = sorted({0, out_size, *(min(-(-int(b) // stride), out_size) for b in starts[1:-1])})
     index = source_index(n, lo, hi, "replicate" if mode == "zeros" else mode)
     blocks = []
     for o0, o1 in pairwise(cuts):

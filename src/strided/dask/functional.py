@@ -48,8 +48,8 @@ def conv2d(input: da.Array, weight: np.ndarray, bias: np.ndarray | None = None,
     >>> image = da.from_array(np.arange(36).reshape(1, 1, 6, 6), chunks=(1, 1, 2, 6))
     >>> weight = np.ones((1, 1, 3, 3), int)
     >>> y = conv2d(image, weight, padding=1, padding_mode="circular")
-    >>> y.chunks[2]  # the first block also has the row of padding above
-    (3, 2, 1)
+    >>> y.chunks[2]  # the input's chunks (each block reads a row above and below)
+    (2, 2, 2)
     >>> y.compute()[0, 0, 0]
     array([126, 117, 126, 135, 144, 135])
     >>> np.array_equal(y.compute(), strided.functional.conv2d(
