@@ -2,7 +2,7 @@
 
 ``strided.dask.nn``, ``strided.dask.functional`` and ``strided.dask.signal`` take the same
 arguments as ``strided.nn``, ``strided.functional`` and ``strided.signal`` and give the same
-results, for inputs held in a ``dask.array`` (a NumPy array is wrapped as one chunk): the
+results, for inputs held in a ``dask.array`` (a NumPy array gets Dask's automatic chunks): the
 result is a ``dask.array`` whose chunks mirror the input's, each block computed in memory with
 the halo it needs read from the neighbouring blocks.  ``Sequential.predict`` accepts a
 ``dask.array`` of images (``predict`` here).  Compute the results with Dask's threaded
