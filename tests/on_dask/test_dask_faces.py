@@ -168,3 +168,18 @@ def test_import_strided_does_not_import_dask():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("boundary", "mode"), [("fill", "constant"), ("wrap", "wrap"),
+                                                ("symm", "reflect")])
+def test_signal_against_dask_image_as_an_oracle(boundary, mode):
+    # scipy.ndimage centres an odd kernel as signal's "same" does; its "reflect" repeats the
+    # edge (signal's "symm") and "wrap" is circular
+    from dask_image.ndfilters import correlate
+
+    rng = np.random.default_rng(4)
+    image = da.from_array(rng.normal(size=(23, 19)), chunks=(6, 7))
+    kernel = rng.normal(size=(5, 3))
+    expected = correlate(image, kernel, mode=mode).compute()
+    actual = sd.signal.correlate2d(image, kernel, "same", boundary).compute()
+    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12)
