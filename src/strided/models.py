@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -363,7 +364,15 @@ class Sequential:
 
     def predict(self, x: object, batch_size: int | None = None,
                 verbose: int | str = 0) -> np.ndarray:
-        """The model's outputs for ``x``, in inference mode, batch by batch."""
+        """The model's outputs for ``x``, in inference mode, batch by batch.
+
+        A ``dask.array`` ``x`` gives a ``dask.array``: ``strided.dask.predict``, one task per
+        chunk of images, the model sent to each worker once.
+        """
+        if _is_dask_array(x):
+            from .dask import predict as dask_predict
+
+            return dask_predict(self, x, batch_size=batch_size)
         x_all = self._inputs(x, "predict")
         self._ensure_built(x_all)
         batch_size = batch_size or 32
@@ -470,6 +479,12 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"<Sequential name={self.name!r}, layers={len(self.layers)}>"
+
+
+def _is_dask_array(x: object) -> bool:
+    """Whether ``x`` is a ``dask.array.Array``; without importing Dask (none is one before)."""
+    array = sys.modules.get("dask.array")
+    return array is not None and isinstance(x, array.Array)
 
 
 def _bytes(n: int) -> str:

@@ -231,21 +231,30 @@ def depthwise_conv2d(
     """
     op = "depthwise_conv2d"
     x = _core.as_array(input, "input", op)
-    w = _core.as_array(filter, "filter", op)
+    grouped, spec = _depthwise_spec(op, x.shape, _core.as_array(filter, "filter", op), strides,
+                                   padding, data_format, dilations)
+    return _core.convolve(x, grouped, spec, algorithm=algorithm, op=op)
+
+
+def _depthwise_spec(op: str, input_shape: Sequence[int], w: np.ndarray, strides: object,
+                   padding: PaddingLike, data_format: str | None, dilations: object
+                   ) -> tuple[np.ndarray, ConvSpec]:
+    """The depthwise filter (kH, kW, C, M) as a grouped HWIO one, and the call's spec."""
     layout = _data_format(data_format, 2, op)
     if w.ndim != 4:
         raise ValueError(f"{op}: filter must be 4-D (kH, kW, C_in, channel_multiplier); "
                          f"got filter.shape={w.shape}")
-    channels = x.shape[-1 if layout == "channels_last" else 1] if x.ndim == 4 else None
+    channels = (input_shape[-1 if layout == "channels_last" else 1] if len(input_shape) == 4
+                else None)
     if channels is not None and w.shape[2] != channels:
         raise ValueError(f"{op}: input has {channels} channels but filter expects "
                          f"{w.shape[2]} (filter.shape={w.shape}); the third dimension of the "
                          f"depthwise filter must equal input channels")
     kh, kw, c, m = w.shape
     grouped = w.reshape(kh, kw, 1, c * m)
-    spec = _spec(op, 2, x.shape, grouped.shape, strides, padding, data_format, dilations,
+    spec = _spec(op, 2, input_shape, grouped.shape, strides, padding, data_format, dilations,
                  groups=max(c, 1), filters_name="filter")
-    return _core.convolve(x, grouped, spec, algorithm=algorithm, op=op)
+    return grouped, spec
 
 
 def _conv_transpose(op: str, rank: int, input: object, filters: object, output_shape: object,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._spec import make_spec
+from ._spec import ConvSpec, make_spec
 
 __all__ = ["convolve", "convolve2d", "correlate", "correlate2d"]
 
@@ -26,38 +26,48 @@ _BOUNDARIES = {"fill": "zeros", "wrap": "circular", "symm": "symmetric"}
 def _correlate(op: str, in1: object, in2: object, mode: str, boundary: str, fillvalue: float,
                flip: bool, same_from_ceil: bool = False) -> np.ndarray:
     image = _core.as_array(in1, "in1", op)
-    kernel = _core.as_array(in2, "in2", op)
-    if image.ndim != kernel.ndim or image.ndim == 0:
-        raise ValueError(f"{op}: in1 and in2 must have the same number of dimensions (at "
-                         f"least 1); got in1.shape={image.shape} and in2.shape={kernel.shape}")
-    if mode not in _MODES:
-        raise ValueError(f"{op}: mode must be one of {', '.join(map(repr, _MODES))}; "
-                         f"got mode={mode!r}")
-    if boundary not in _BOUNDARIES:
-        raise ValueError(f"{op}: boundary must be one of "
-                         f"{', '.join(map(repr, _BOUNDARIES))}; got boundary={boundary!r}")
-    if mode == "valid" and any(k > n for n, k in zip(image.shape, kernel.shape)):
-        raise ValueError(f"{op}: mode='valid' needs in2 no larger than in1 in every dimension; "
-                         f"got in1.shape={image.shape} and in2.shape={kernel.shape}")
-    if flip:
-        kernel = kernel[(slice(None, None, -1),) * kernel.ndim]
-    if mode == "valid":
-        padding = [(0, 0)] * image.ndim
-    elif mode == "full":
-        padding = [(k - 1, k - 1) for k in kernel.shape]
-    else:  # the centre of "full", from `start`: padding (k - 1 - start) before
-        start = [-(-(k - 1) // 2) if same_from_ceil else (k - 1) // 2 for k in kernel.shape]
-        padding = [(k - 1 - s, s) for k, s in zip(kernel.shape, start)]
+    w, spec = _signal_spec(op, image.shape, _core.as_array(in2, "in2", op), mode, boundary,
+                          flip, same_from_ceil)
     x = image[np.newaxis, ..., np.newaxis]
-    w = kernel[..., np.newaxis, np.newaxis]
-    spec = make_spec(op, x.shape, w.shape, rank=image.ndim, padding=padding,
-                     padding_mode=_BOUNDARIES[boundary], input_name="in1", weight_name="in2")
     if boundary == "fill" and fillvalue != 0:
         # Padding with c is padding (image - c) with zeros, plus c under every tap.
         y = _core.convolve(x - fillvalue, w, spec, op=op) + fillvalue * w.sum()
     else:
         y = _core.convolve(x, w, spec, op=op)
     return y[0, ..., 0]
+
+
+def _signal_spec(op: str, image_shape: tuple[int, ...], kernel: np.ndarray, mode: str,
+                boundary: str, flip: bool, same_from_ceil: bool = False
+                ) -> tuple[np.ndarray, ConvSpec]:
+    """scipy's arguments checked and translated: the HWIO weight and the spec of the call on
+    the image seen as one batch of one channel, ``image[np.newaxis, ..., np.newaxis]``."""
+    if len(image_shape) != kernel.ndim or not image_shape:
+        raise ValueError(f"{op}: in1 and in2 must have the same number of dimensions (at "
+                         f"least 1); got in1.shape={tuple(image_shape)} and "
+                         f"in2.shape={kernel.shape}")
+    if mode not in _MODES:
+        raise ValueError(f"{op}: mode must be one of {', '.join(map(repr, _MODES))}; "
+                         f"got mode={mode!r}")
+    if boundary not in _BOUNDARIES:
+        raise ValueError(f"{op}: boundary must be one of "
+                         f"{', '.join(map(repr, _BOUNDARIES))}; got boundary={boundary!r}")
+    if mode == "valid" and any(k > n for n, k in zip(image_shape, kernel.shape)):
+        raise ValueError(f"{op}: mode='valid' needs in2 no larger than in1 in every dimension; "
+                         f"got in1.shape={tuple(image_shape)} and in2.shape={kernel.shape}")
+    if flip:
+        kernel = kernel[(slice(None, None, -1),) * kernel.ndim]
+    if mode == "valid":
+        padding = [(0, 0)] * kernel.ndim
+    elif mode == "full":
+        padding = [(k - 1, k - 1) for k in kernel.shape]
+    else:  # the centre of "full", from `start`: padding (k - 1 - start) before
+        start = [-(-(k - 1) // 2) if same_from_ceil else (k - 1) // 2 for k in kernel.shape]
+        padding = [(k - 1 - s, s) for k, s in zip(kernel.shape, start)]
+    w = kernel[..., np.newaxis, np.newaxis]
+    spec = make_spec(op, (1, *image_shape, 1), w.shape, rank=kernel.ndim, padding=padding,
+                     padding_mode=_BOUNDARIES[boundary], input_name="in1", weight_name="in2")
+    return w, spec
 
 
 def convolve(in1: np.ndarray, in2: np.ndarray, mode: str = "full") -> np.ndarray:

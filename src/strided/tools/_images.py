@@ -23,7 +23,7 @@ import numpy as np
 from .. import functional
 from .. import kernels as _kernels
 from .._padding import source_index
-from .._spec import PaddingLike, make_spec
+from .._spec import ConvSpec, PaddingLike, make_spec
 
 __all__ = ["check_output", "filter_image", "load_kernel", "load_matrix", "read_image", "to_pixels",
            "write_atomic", "write_image"]
@@ -273,6 +273,43 @@ def load_kernel(source: str, size: int | None = None, sigma: float | None = None
         raise ValueError(str(error).replace("kernels.get: ", "")) from None
 
 
+def filter_spec(shape: Sequence[int], kernel_shape: Sequence[int], stride: int | Sequence[int],
+                padding: PaddingLike, padding_mode: str) -> ConvSpec:
+    """The spec of filtering an (H, W[, C]) image by a (kH, kW) kernel, each channel alone."""
+    h, w = shape[:2]
+    return make_spec("filter", (1, h, w, 1), (*kernel_shape, 1, 1), rank=2, stride=stride,
+                     padding=padding, padding_mode=padding_mode, weight_name="kernel")
+
+
+def padded_positions(n: int, padding: tuple[int, int], mode: str, first: int, stop: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """For padded positions ``[first, stop)`` of an axis of ``n``: the input position each
+    reads (by the padding map), and whether it is inside the input (zeros outside)."""
+    lo, hi = padding
+    padded = np.arange(first, stop)
+    inside = (padded >= lo) & (padded < lo + n)
+    if mode == "zeros":
+        return np.clip(padded - lo, 0, n - 1), inside
+    return source_index(n, lo, hi, mode)[padded], inside
+
+
+def filter_window(window: np.ndarray, row_inside: np.ndarray, column_inside: np.ndarray,
+                  weight: np.ndarray, stride: tuple[int, int], zeros: bool) -> np.ndarray:
+    """Gathered pixels (rows, columns[, C]) -> float64 outputs (rows', columns', C), VALID.
+
+    ``weight`` is the (1, 1, kH, kW) float64 kernel; with ``zeros``, the pixels outside the
+    image (``row_inside``, ``column_inside`` False) are read as zeros.
+    """
+    strip = window.astype(np.float64)
+    channels = 1 if strip.ndim == 2 else strip.shape[2]
+    if zeros:
+        strip[~row_inside] = 0
+        strip[:, ~column_inside] = 0
+    x = strip.reshape(strip.shape[0], strip.shape[1], channels).transpose(2, 0, 1)
+    y = functional.conv2d(x[:, None], weight, stride=stride)[:, 0]
+    return y.transpose(1, 2, 0)
+
+
 def _strips(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int],
             padding: PaddingLike, padding_mode: str, max_elements: int
             ) -> tuple[tuple[int, int], Iterator[tuple[int, np.ndarray]]]:
@@ -280,13 +317,11 @@ def _strips(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int],
     h, w = image.shape[:2]
     channels = 1 if image.ndim == 2 else image.shape[2]
     kh, kw = kernel.shape
-    spec = make_spec("filter", (1, h, w, 1), (kh, kw, 1, 1), rank=2, stride=stride,
-                     padding=padding, padding_mode=padding_mode, weight_name="kernel")
-    (oh, ow), (sh, sw) = spec.output_size, spec.stride
+    spec = filter_spec(image.shape, kernel.shape, stride, padding, padding_mode)
+    (oh, _), (sh, sw) = spec.output_size, spec.stride
     (top, bottom), (left, right) = spec.padding
-    mode = "zeros" if padding_mode == "zeros" else padding_mode
-    columns = source_index(w, left, right, "replicate" if mode == "zeros" else mode)
-    column_pad = np.r_[np.zeros(left, bool), np.ones(w, bool), np.zeros(right, bool)]
+    columns, column_inside = padded_positions(w, (left, right), padding_mode, 0,
+                                              w + left + right)
     weight = np.ascontiguousarray(kernel, dtype=np.float64)[None, None]
     # a strip holds its input rows, their transform or shifted copies and its output rows,
     # a few floats per input value; at least a kernel's height of output rows, so that the
@@ -298,21 +333,12 @@ def _strips(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int],
         for first in range(0, oh, rows_per_strip):
             last = min(oh, first + rows_per_strip)
             # padded rows [first * sh, (last - 1) * sh + kh) -> input rows via the padding map
-            padded_rows = np.arange(first * sh, (last - 1) * sh + kh)
-            inside = (padded_rows >= top) & (padded_rows < top + h)
-            if mode == "zeros":
-                rows = np.clip(padded_rows - top, 0, h - 1)
-            else:
-                rows = source_index(h, top, bottom, mode)[padded_rows]
-            strip = image[rows][:, columns].astype(np.float64)
-            if mode == "zeros":
-                strip[~inside] = 0
-                strip[:, ~column_pad] = 0
-            x = strip.reshape(strip.shape[0], strip.shape[1], channels).transpose(2, 0, 1)
-            y = functional.conv2d(x[:, None], weight, stride=(sh, sw))[:, 0]
-            yield first, y.transpose(1, 2, 0).reshape(last - first, ow, channels)
+            rows, inside = padded_positions(h, (top, bottom), padding_mode, first * sh,
+                                            (last - 1) * sh + kh)
+            yield first, filter_window(image[rows][:, columns], inside, column_inside, weight,
+                                       (sh, sw), padding_mode == "zeros")
 
-    return (oh, ow), generate()
+    return spec.output_size, generate()
 
 
 def filter_image(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int] = 1,
@@ -370,8 +396,8 @@ def filter_image(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[i
         if floating:
             out[first:first + y.shape[0]] = y
             continue
-        clipped += int(np.count_nonzero((y < 0) | (y > top_value + 0.5)))
-        out[first:first + y.shape[0]] = np.clip(np.rint(y), 0, top_value)
+        clipped += int(np.count_nonzero(outside_range(y, int(top_value))))
+        out[first:first + y.shape[0]] = pixels_from_values(y, int(top_value), out.dtype)
     if kept is not None:
         scale = top_value / (high - low) if high > low else 0.0
         for first in range(0, oh, 256):  # rescaled in blocks: no float64 copy of the whole
@@ -382,6 +408,20 @@ def filter_image(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[i
                                                                      top_value)
     stats = {"minimum": low, "maximum": high, "clipped": clipped / out.size}
     return (out[..., 0] if image.ndim == 2 else out), stats
+
+
+def outside_range(y: np.ndarray, top_value: int) -> np.ndarray:
+    """Where the filter's values fall outside the pixels' range 0..top_value (once rounded)."""
+    return (y < 0) | (y > top_value + 0.5)
+
+
+def pixels_from_values(y: np.ndarray, top_value: int, dtype: np.dtype, normalize: bool = False,
+                       low: float = 0.0, scale: float = 0.0) -> np.ndarray:
+    """The filter's values as pixels of ``dtype``: rounded and clipped to 0..top_value, or
+    first rescaled as ``(y - low) * scale`` with ``normalize`` (NumPy or Dask arrays)."""
+    if normalize:
+        y = (y - low) * scale if scale else np.zeros_like(y) + np.clip(low, 0, top_value)
+    return np.clip(np.rint(y), 0, top_value).astype(dtype)
 
 
 def to_pixels(values: np.ndarray, normalize: bool = False, top_value: int = 255) -> np.ndarray:
