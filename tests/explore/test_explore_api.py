@@ -270,8 +270,8 @@ def test_network_summary_and_filters(client, network: Network) -> None:
     assert answer["parameters"] == 99_082
     kernel = network.model.layers[1].params["kernel"]
     assert answer["filters_layer"] == "conv2d"
-    np.testing.assert_array_equal(np.array([f["values"] for f in answer["filters"]]),
-                                  kernel[:, :, 0, :].transpose(2, 0, 1).astype(np.float64))
+    shown = np.array([f["values"] for f in answer["filters"]]).astype(np.float32)
+    np.testing.assert_array_equal(shown, kernel[:, :, 0, :].transpose(2, 0, 1))
     assert [layer["shape"] for layer in answer["layers"] if layer["maps"]][:2] == [
         [14, 14, 16], [14, 14, 32]]
 
@@ -381,3 +381,16 @@ def test_strided_explore_with_missing_weights_fails_in_one_line(tmp_path) -> Non
     assert result.returncode == 1
     assert result.stderr == ("strided: error: cannot read weights 'nowhere.npz': no such file "
                              "(`strided train` writes strided-mnist/lecture_mnist.npz)\n")
+
+
+def test_auto_greys_are_the_values_only_when_they_are_pixels(client) -> None:
+    _, blur = post(client, "/api/convolve", {"image": {"kind": "digit", "index": 10},
+                                             "kernel": {"name": "box-blur"}, "padding": "same"})
+    assert blur["output_display"] == "clip" and blur["clipped"] == 0
+    digit = mnist.load_bundled()[0][10]
+    np.testing.assert_array_equal(np.array(blur["output_pixels"]),
+                                  filter_image(digit, kernels.BOX_BLUR, 1, "same")[0])
+    _, edges = post(client, "/api/convolve", {"image": {"kind": "lecture"},
+                                              "kernel": {"name": "horizontal-edge"}})
+    assert edges["output_display"] == "rescale"  # -8..3: black is -8, white is 3
+    assert edges["output_pixels"] == [[93, 116], [255, 0]]  # 255 * (v + 8) / 11, rounded

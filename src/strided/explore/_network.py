@@ -115,7 +115,8 @@ class Network:
                   for i, layer in enumerate(model.layers)]
         first = next(layer for _, layer in self._layers() if _spatial(layer) is not None)
         kernel = first.params["kernel"]
-        filters = [{"values": kernel[:, :, 0, f].astype(np.float64).tolist(),
+        # the shortest text that reads back as the same float32: the playground's kernel cells
+        filters = [{"values": [[str(v) for v in row] for row in kernel[:, :, 0, f]],
                     "bias": format_number(first.params["bias"][f])
                     if "bias" in first.params else "0"}
                    for f in range(kernel.shape[-1])]

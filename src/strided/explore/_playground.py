@@ -41,7 +41,7 @@ MAX_SIDE = 300
 MAX_MATRIX = 32
 MAX_KERNEL = 15
 #: Up to this size every cell's number is sent and drawn; larger images are drawn as pixels.
-NUMBERS_UP_TO = 32
+NUMBERS_UP_TO = 16
 
 
 class Uploads:
@@ -309,9 +309,11 @@ def convolve(body: object, uploads: Uploads) -> dict[str, Any]:
     if display not in ("auto", "clip", "rescale"):
         raise ValueError(f"display must be auto, clip or rescale; got {display!r}")
     small = max(e.padded.shape) <= NUMBERS_UP_TO
-    rescale_output = display == "rescale" or (display == "auto" and small)
-    rescale_input = small
     out = e.output
+    inside = bool(out.min() >= 0 and out.max() <= 255)
+    # auto: the values themselves as greys when they are pixels (0..255), else min..max
+    rescale_output = display == "rescale" or (display == "auto" and not inside)
+    rescale_input = small
     top_value = 255
     clipped = int(np.count_nonzero((out < 0) | (out > top_value + 0.5)))
     (top, bottom), (left, right) = e.padding

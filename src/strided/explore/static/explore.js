@@ -69,7 +69,7 @@ function drawMatrix(canvas, pixels, texts, scale, marks, isPadding) {
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   if (texts) {
-    ctx.font = Math.floor(scale * 0.38) + "px ui-monospace, monospace";
+    const size = Math.floor(scale * 0.38);
     ctx.textAlign = "center"; ctx.textBaseline = "middle";
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
@@ -80,7 +80,13 @@ function drawMatrix(canvas, pixels, texts, scale, marks, isPadding) {
         if (mark) { ctx.fillStyle = mark; ctx.fillRect(c * scale, r * scale, scale, scale); }
         ctx.strokeStyle = "#b8bfcc"; ctx.strokeRect(c * scale + 0.5, r * scale + 0.5, scale, scale);
         ctx.fillStyle = pad ? "#778" : "#111";
-        ctx.fillText(pad ? "(" + texts[r][c] + ")" : texts[r][c], (c + 0.5) * scale, (r + 0.5) * scale);
+        const label = pad ? "(" + texts[r][c] + ")" : texts[r][c];
+        ctx.font = size + "px ui-monospace, monospace";
+        const wide = ctx.measureText(label).width;
+        if (wide > scale - 4) {  // a long number gets a smaller font, never spills over
+          ctx.font = Math.max(7, Math.floor(size * (scale - 4) / wide)) + "px ui-monospace, monospace";
+        }
+        ctx.fillText(label, (c + 0.5) * scale, (r + 0.5) * scale);
       }
     }
     return ctx;
@@ -145,9 +151,11 @@ function buildKernelGrid(cells, editable) {
   const grid = $("kernel-grid");
   grid.innerHTML = "";
   grid.style.gridTemplateColumns = "repeat(" + cells[0].length + ", auto)";
+  const longest = Math.max(...cells.flat().map((v) => String(v).length));
+  const width = Math.max(4, Math.min(11, longest + 1)) + "ch";
   cells.forEach((row, r) => row.forEach((value, c) => {
     const input = document.createElement("input");
-    input.value = value; input.dataset.r = r; input.dataset.c = c;
+    input.value = value; input.dataset.r = r; input.dataset.c = c; input.style.width = width;
     input.className = "kcell"; input.setAttribute("aria-label", "kernel cell " + r + "," + c);
     input.addEventListener("input", () => {
       state.kernelCells[r][c] = input.value;
@@ -238,7 +246,7 @@ function render(position) {
   $("kernel-caption").textContent = "kernel K: " + d.kernel_shape.join("x") +
     (d.convolve ? " (flipped as it slides)" : "");
   const [ph, pw] = d.padded_shape, [oh, ow] = d.output_shape;
-  const box = 440;
+  const box = 400;
   const si = fitScale(ph, pw, box, d.numbers), so = fitScale(oh, ow, box, d.numbers);
   state.scale = { input: si, output: so };
   const field = position ? fieldCells(position) : null;
@@ -249,9 +257,11 @@ function render(position) {
     outline(ictx, position.rows[0], position.cols[0], position.rows[1], position.cols[1], si, COLOURS.edge);
   }
   const [[top, bottom], [left, right]] = d.padding;
-  $("input-caption").textContent = (top + bottom + left + right ? "padded input (padding " +
-    [top, bottom, left, right].join(", ") + ": top, bottom, left, right; " + d.padding_mode + ")"
-    : "input I") + ": " + d.input_shape.join("x");
+  $("input-caption").textContent = top + bottom + left + right
+    ? "padded input " + d.padded_shape.join("x") + " = image " + d.input_shape.join("x") +
+      " + padding top " + top + ", bottom " + bottom + ", left " + left + ", right " + right +
+      " (" + d.padding_mode + ")"
+    : "input I: " + d.input_shape.join("x");
   const octx = drawMatrix($("output-canvas"), d.output_pixels, d.numbers ? d.output : null, so,
                           position ? (r, c) => (r === position.at[0] && c === position.at[1]
                                                 ? COLOURS.field : null) : null, null);
@@ -336,6 +346,7 @@ function onHover(event) {
 function onClick(event) {
   const at = outputCell(event);
   if (!at) return;
+  clearTimeout(hoverTimer);  // a hover's pending request must not replace the clicked pixel
   if (state.pinned && at[0] === state.pinned[0] && at[1] === state.pinned[1]) {
     state.pinned = null;
   } else {
@@ -512,7 +523,7 @@ async function loadDigit() {
 function renderFilters() {
   const s = net.summary, box = $("filters");
   box.innerHTML = "";
-  const all = s.filters.flatMap((f) => f.values.flat());
+  const all = s.filters.flatMap((f) => f.values.flat().map(parseFloat));
   const bound = Math.max(...all.map(Math.abs)) || 1;
   $("filters-caption").textContent = s.filters_layer + ": " + s.filters.length + " learned filters " +
     s.filters[0].values.length + "x" + s.filters[0].values[0].length + " (grey 0, white +" +
@@ -520,7 +531,8 @@ function renderFilters() {
   s.filters.forEach((f, i) => {
     const canvas = document.createElement("canvas");
     canvas.title = "filter " + i + " (bias " + f.bias + "): click to try it in the playground";
-    drawMatrix(canvas, greys(f.values, -bound, bound), null, 12, null, null);
+    const values = f.values.map((row) => row.map(parseFloat));
+    drawMatrix(canvas, greys(values, -bound, bound), null, 12, null, null);
     canvas.addEventListener("click", () => useFilter(f, i));
     box.appendChild(canvas);
   });
@@ -528,7 +540,7 @@ function renderFilters() {
 
 function useFilter(filter, i) {
   $("kernel-name").value = "custom";
-  buildKernelGrid(filter.values.map((row) => row.map(String)), true);
+  buildKernelGrid(filter.values, true);
   kernelControls();
   $("kernel-description").textContent = "filter " + i + " of " + net.summary.filters_layer +
     " (bias " + filter.bias + "): the network sees the digit / 255, so its map " + i +
