@@ -172,6 +172,21 @@ def test_a_large_upload_is_scaled_to_fit(client) -> None:
                               "most 300 a side)")
 
 
+def test_uploads_keep_the_last_few_and_refuse_too_many_bytes() -> None:
+    from strided.explore._playground import MAX_UPLOAD_BYTES, Uploads
+
+    uploads = Uploads(keep=2)
+    ids = [uploads.add(png(np.full((3, 4), value, np.uint8)), f"{value}.png")["id"]
+           for value in (10, 20, 30)]
+    assert uploads.get(ids[2])[0].tolist() == [[30] * 4] * 3
+    with pytest.raises(ValueError, match=r"image: no uploaded image with id '\w+' \(the "
+                                         r"explorer keeps the last 2\); upload it again"):
+        uploads.get(ids[0])
+    with pytest.raises(ValueError, match=r"upload: 'big.png' has 4,194,305 bytes, more than the "
+                                         r"4,194,304 the explorer accepts"):
+        uploads.add(b"\0" * (MAX_UPLOAD_BYTES + 1), "big.png")
+
+
 @pytest.mark.parametrize(("data", "name", "status", "message"), [
     (b"", "empty.png", 400, r"upload: the file is empty"),
     (b"not an image at all", "notes.txt", 400,
@@ -394,3 +409,18 @@ def test_auto_greys_are_the_values_only_when_they_are_pixels(client) -> None:
                                               "kernel": {"name": "horizontal-edge"}})
     assert edges["output_display"] == "rescale"  # -8..3: black is -8, white is 3
     assert edges["output_pixels"] == [[93, 116], [255, 0]]  # 255 * (v + 8) / 11, rounded
+
+
+def test_strided_explore_on_a_port_in_use_fails_in_one_line(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "strided", "explore", "--no-browser",
+                                 "--port", str(port)], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"strided: error: cannot listen on 127.0.0.1:{port} (")
+    assert result.stderr.endswith("); choose another --port, or 0 for any free one\n")

@@ -45,7 +45,7 @@ def url(network: Network):
     server = make_server(create_app(network), 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
+    yield f"http://127.0.0.1:{server.port}/"
     server.shutdown()
     server.server_close()
 
@@ -161,6 +161,23 @@ def test_choose_a_kernel_and_click_an_output_pixel(browser, url, shots) -> None:
     assert text(browser, "position-title").startswith(
         f"V(1, 2) = {format_number(e.output[1, 2])} (kept")
     screenshot(browser, shots, "kernel-and-click.png")
+
+
+def test_hover_explains_without_keeping(browser, url) -> None:
+    open_page(browser, url)
+    e = explain(kernels.parse("2,0,1,3;7,1,1,0;0,2,5,0;0,5,1,4"), kernels.HORIZONTAL_EDGE)
+    canvas = browser.find_element(By.ID, "output-canvas")
+    scale = browser.execute_script("return state.scale.output")
+    left, top = browser.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.left, r.top];", canvas)
+    for row, col in ((1, 0), (0, 1)):
+        actions = ActionBuilder(browser)
+        actions.pointer_action.move_to_location(int(left + (col + 0.5) * scale),
+                                                int(top + (row + 0.5) * scale))
+        actions.perform()
+        wait_text(browser, "position-title", f"V({row}, {col}) = "
+                                             f"{format_number(e.output[row, col])}")
+        check_position(browser, e, row, col)
 
 
 def test_change_the_stride(browser, url, shots) -> None:

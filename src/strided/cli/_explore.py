@@ -40,7 +40,7 @@ def explore_command(port: int, no_browser: bool, weights: Path | None) -> None:
     except OSError as error:
         raise OSError(f"cannot listen on 127.0.0.1:{port} ({error.strerror or error}); "
                       f"choose another --port, or 0 for any free one") from None
-    url = f"http://127.0.0.1:{server.server_port}/"
+    url = f"http://127.0.0.1:{server.port}/"
     click.echo(f"strided explore: {url}  ({network.source or 'no network loaded'}; "
                f"Ctrl-C stops it)")
     if not no_browser:

@@ -27,6 +27,9 @@ __all__ = ["Network"]
 MAX_EPOCHS = 5
 #: A map's values are sent with this many decimals (the page shows them on hover).
 DECIMALS = 4
+NO_NETWORK = ("no network loaded: start `strided explore --weights "
+              "strided-mnist/lecture_mnist.npz` (written by `strided train`) or train a quick "
+              "one on the page")
 
 
 def _spatial(layer: object) -> LayerSpec | None:
@@ -89,9 +92,7 @@ class Network:
 
     def _require(self) -> Any:
         if self.model is None:
-            raise LookupError("no network loaded: start `strided explore --weights "
-                              "strided-mnist/lecture_mnist.npz` (written by `strided train`) or "
-                              "train a quick one on the page")
+            raise LookupError(NO_NETWORK)
         return self.model
 
     def _layers(self) -> list[tuple[int, Any]]:
@@ -107,7 +108,7 @@ class Network:
     def summary(self) -> dict[str, Any]:
         """The layers (name, type, output shape, parameters) and the first layer's filters."""
         if self.model is None:
-            return {"available": False, "message": " ".join(str(self._error()).split())}
+            return {"available": False, "message": NO_NETWORK}
         model = self.model
         layers = [{"index": i, "name": layer.name, "type": type(layer).__name__,
                    "shape": [s for s in model.output_shapes[i] if s is not None],
@@ -123,13 +124,6 @@ class Network:
         return {"available": True, "source": self.source, "layers": layers,
                 "filters_layer": first.name, "filters": filters,
                 "parameters": model.count_params()}
-
-    def _error(self) -> LookupError:
-        try:
-            self._require()
-        except LookupError as error:
-            return error
-        return LookupError("")
 
     def digit(self, index: object) -> dict[str, Any]:
         """Feature maps of bundled digit ``index`` at each layer, and the class probabilities."""

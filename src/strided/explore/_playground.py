@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import secrets
 import tempfile
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from importlib import resources
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import kernels as catalogue
+from .._spec import same_padding
 from ..tools._explain import Explanation, explain, format_number
 from ..tools._images import read_image, to_pixels
 from ..tools._shapes import LayerSpec, stack_steps
@@ -50,6 +52,7 @@ class Uploads:
     def __init__(self, keep: int = 16) -> None:
         self._images: OrderedDict[str, tuple[np.ndarray, str]] = OrderedDict()
         self._keep = keep
+        self._lock = threading.Lock()  # the server answers requests on several threads
 
     def add(self, data: bytes, filename: str = "upload") -> dict[str, Any]:
         """Decode ``data`` as an image (grey), scale it to fit ``MAX_SIDE``; return its id."""
@@ -79,16 +82,19 @@ class Uploads:
             pixels = np.asarray(image)
             note += f", scaled to {image.size[0]}x{image.size[1]} (at most {MAX_SIDE} a side)"
         key = secrets.token_hex(8)
-        self._images[key] = (pixels.astype(np.int64), note)
-        while len(self._images) > self._keep:
-            self._images.popitem(last=False)
+        with self._lock:
+            self._images[key] = (pixels.astype(np.int64), note)
+            while len(self._images) > self._keep:
+                self._images.popitem(last=False)
         return {"id": key, "height": pixels.shape[0], "width": pixels.shape[1], "note": note}
 
     def get(self, key: object) -> tuple[np.ndarray, str]:
-        if not isinstance(key, str) or key not in self._images:
+        with self._lock:
+            found = self._images.get(key) if isinstance(key, str) else None
+        if found is None:
             raise ValueError(f"image: no uploaded image with id {key!r} (the explorer keeps the "
                              f"last {self._keep}); upload it again")
-        return self._images[key]
+        return found
 
 
 @functools.lru_cache(maxsize=1)
@@ -287,8 +293,6 @@ def _steps(e: Explanation) -> list[str]:
         spec_padding = None
     spans = [e.dilation[i] * (e.kernel.shape[i] - 1) + 1 for i in range(2)]
     (h, w), (sh, sw) = e.input.shape, e.stride
-    from .._spec import same_padding
-
     if [same_padding(h, kh, sh, e.dilation[0]), same_padding(w, kw, sw, e.dilation[1])] == [
             (top, bottom), (left, right)] and (top, bottom, left, right) != (0, 0, 0, 0):
         spec_padding = "same"

@@ -136,7 +136,23 @@ def create_app(network: Network | None = None) -> Any:
 
 
 def make_server(app: Any, port: int = 0) -> Any:
-    """A threaded WSGI server for ``app`` on 127.0.0.1 (``port`` 0: any free one)."""
+    """A threaded WSGI server for ``app`` on 127.0.0.1 (``port`` 0: any free one).
+
+    Raises
+    ------
+    OSError
+        When the port cannot be had (in use, or privileged).
+    """
+    import socket
+
     from werkzeug.serving import make_server as werkzeug_server
 
-    return werkzeug_server("127.0.0.1", port, app, threaded=True)
+    # bound here, so that a port in use is an OSError (werkzeug would print and exit)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind(("127.0.0.1", port))
+        listener.listen(64)
+        return werkzeug_server("127.0.0.1", listener.getsockname()[1], app, threaded=True,
+                               fd=listener.fileno())
+    finally:
+        listener.close()  # the server holds its own duplicate of the socket
