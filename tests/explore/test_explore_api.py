@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 
@@ -199,7 +200,7 @@ def test_bad_uploads(client, data: bytes, name: str, status: int, message: str) 
                            content_type="multipart/form-data")
     assert response.status_code == status
     assert response.is_json
-    assert __import__("re").match(message, response.get_json()["error"])
+    assert re.match(message, response.get_json()["error"])
 
 
 BASE = {"image": {"kind": "lecture"}, "kernel": {"name": "sobel-x"}}
@@ -232,8 +233,6 @@ BASE = {"image": {"kind": "lecture"}, "kernel": {"name": "sobel-x"}}
     ({"convolve": "yes"}, r"convolve must be true or false; got 'yes'"),
 ])
 def test_bad_input_gets_400_and_one_line(client, change: dict, message: str) -> None:
-    import re
-
     status, answer = post(client, "/api/convolve", {**BASE, **change})
     assert status == 400
     assert re.search(message, answer["error"]), answer["error"]
@@ -245,8 +244,6 @@ def test_bad_input_gets_400_and_one_line(client, change: dict, message: str) -> 
     ({**BASE, "at": "0,0"}, r"at must be \[row, column\] of an output pixel; got '0,0'"),
 ])
 def test_bad_positions(client, body: dict, message: str) -> None:
-    import re
-
     status, answer = post(client, "/api/position", body)
     assert status == 400
     assert re.match(message, answer["error"])
@@ -270,8 +267,6 @@ def test_only_this_machine_is_answered(network: Network) -> None:
 
 
 def test_the_page_loads_nothing_from_the_internet(client) -> None:
-    import re
-
     for path in ("/", "/static/explore.js", "/static/explore.css"):
         text = client.get(path).get_data(as_text=True)
         assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", text), path
@@ -283,6 +278,9 @@ def test_network_summary_and_filters(client, network: Network) -> None:
     answer = client.get("/api/network").get_json()
     assert answer["available"] is True
     assert answer["parameters"] == 99_082
+    # the fixture's network was trained by Network.train, what the page's button calls
+    assert re.fullmatch(r"trained here: 1 epoch on 4,000 bundled digits in \d+\.\d s, "
+                        r"\d+\.\d% on the other 1,000", answer["source"])
     kernel = network.model.layers[1].params["kernel"]
     assert answer["filters_layer"] == "conv2d"
     shown = np.array([f["values"] for f in answer["filters"]]).astype(np.float32)
@@ -328,8 +326,6 @@ def test_receptive_field_of_a_feature_map_pixel(client) -> None:
     ({"layer": 1, "row": 14, "col": 0}, r"row must be from 0 to 13; got 14"),
 ])
 def test_bad_feature_map_pixels(client, body: dict, message: str) -> None:
-    import re
-
     status, answer = post(client, "/api/network/receptive-field", body)
     assert status == 400 and re.match(message, answer["error"])
 
@@ -369,21 +365,27 @@ def test_import_strided_does_not_import_flask() -> None:
     assert result.stdout == "False\n", result.stderr
 
 
-def test_strided_explore_serves_the_page(tmp_path) -> None:
+def test_strided_explore_serves_the_page_with_strided_trains_weights(network: Network,
+                                                                     tmp_path) -> None:
+    import json
     import urllib.request
 
+    (tmp_path / "strided-mnist").mkdir()
+    network.model.save_weights(tmp_path / "strided-mnist" / "lecture_mnist.npz")
     process = subprocess.Popen([sys.executable, "-m", "strided", "explore", "--port", "0",
                                 "--no-browser"], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
         line = process.stdout.readline()
         assert line.startswith("strided explore: http://127.0.0.1:"), line
-        assert "no network loaded" in line
+        assert line.endswith("(weights from strided-mnist/lecture_mnist.npz; Ctrl-C stops it)\n")
         url = line.split()[2]
         with urllib.request.urlopen(url, timeout=10) as page:
             assert b"<title>strided explore</title>" in page.read()
-        with urllib.request.urlopen(url + "api/catalogue", timeout=10) as answer:
-            assert b'"sobel-x"' in answer.read()
+        with urllib.request.urlopen(url + "api/network", timeout=10) as answer:
+            summary = json.load(answer)
+        assert summary["source"] == "weights from strided-mnist/lecture_mnist.npz"
+        assert summary["filters"] == network.summary()["filters"]
     finally:
         process.terminate()
         process.wait(timeout=10)
