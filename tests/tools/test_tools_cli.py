@@ -334,3 +334,20 @@ def test_import_strided_needs_neither_pillow_nor_matplotlib() -> None:
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "[]\n"
+
+
+def test_explain_dilation() -> None:
+    result = run("explain", "-i", "2,0,1,3;7,1,1,0;0,2,5,0;0,5,1,4", "-k", "1,1;0,-1",
+                 "--dilation", "2", "--at", "1,1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == ("input I: 4x4, kernel K: 2x2, stride 1, dilation 2, no padding (VALID), "
+                        "cross-correlation")
+    assert lines[1] == ("output V: 2x2   rows: (4 + 0 + 0 - 2*(2 - 1) - 1) // 1 + 1 = 2   "
+                        "columns: (4 + 0 + 0 - 2*(2 - 1) - 1) // 1 + 1 = 2")
+    # V(1, 1) = I(1, 1) + I(1, 3) - I(3, 3) = 1 + 0 - 4
+    assert lines[-1] == "  V(1, 1) = 1 + (-4) = -3"
+    bad = run("explain", "-i", "1,2;3,4", "-k", "1", "--dilation", "0")
+    assert bad.returncode == 1
+    assert bad.stderr == ("strided: error: --dilation must be a positive integer or ROWS,COLS; "
+                          "got '0'\n")

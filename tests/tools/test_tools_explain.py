@@ -159,3 +159,25 @@ def test_position_outside_the_output() -> None:
     with pytest.raises(ValueError, match=r"output position \(2, 0\) is outside the 2x2 output; "
                                          r"rows are 0..1 and columns 0..1"):
         explain(LECTURE_I, LECTURE_K).explain_position(2, 0)
+
+
+def test_dilation_windows_products_and_formula_against_torch() -> None:
+    import torch
+
+    rng = np.random.default_rng(3)
+    image, kernel = rng.integers(-4, 9, (7, 8)), rng.integers(-3, 4, (3, 2))
+    e = explain(image, kernel, (2, 1), ((1, 2), (0, 1)), dilation=(2, 3))
+    padded = torch.nn.functional.pad(torch.tensor(image, dtype=torch.float64)[None, None],
+                                     (0, 1, 1, 2))
+    oracle = torch.nn.functional.conv2d(padded, torch.tensor(kernel, dtype=torch.float64)
+                                        [None, None], stride=(2, 1), dilation=(2, 3))[0, 0]
+    np.testing.assert_array_equal(e.output, oracle.numpy())
+    for row, col in np.ndindex(*e.output.shape):
+        assert e.products(row, col).sum() == e.output[row, col]
+    # V(1, 2): padded rows 2, 4, 6 and columns 2, 5 are image rows 1, 3, 5 and columns 2, 5
+    np.testing.assert_array_equal(e.receptive_field(1, 2), image[1:6:2, 2:6:3])
+    lines = e.explain_position(1, 2)
+    assert lines[0].startswith("V(1, 2) = sum_m sum_n I(1 + 2m, 2 + 3n) * K(m, n)")
+    assert "receptive field I[1:6:2, 2:6:3]" in lines[2]
+    assert e.size_formula() == ("output V: 3x6   rows: (7 + 1 + 2 - 2*(3 - 1) - 1) // 2 + 1 = 3"
+                                "   columns: (8 + 0 + 1 - 3*(2 - 1) - 1) // 1 + 1 = 6")

@@ -17,6 +17,8 @@ from ._options import convolve_option, mode_option, parse_padding, parse_positio
 @click.option("--stride", default="1", show_default=True, help="N or ROWS,COLS.")
 @click.option("--padding", default="valid", show_default=True,
               help="valid, same (TensorFlow's rule), N, ROWS,COLS or TOP,BOTTOM,LEFT,RIGHT.")
+@click.option("--dilation", default="1", show_default=True,
+              help="N or ROWS,COLS: the rows and columns between the kernel's taps.")
 @mode_option
 @convolve_option
 @click.option("--at", "positions", multiple=True,
@@ -27,8 +29,9 @@ from ._options import convolve_option, mode_option, parse_padding, parse_positio
                    "over 24 rows or columns).")
 @click.option("--png", help="Also draw the explanation of the (first) position as a PNG.")
 @click.option("--gif", help="Also animate the kernel sliding over the input as a GIF.")
-def explain_command(input_: str, kernel: str, stride: str, padding: str, padding_mode: str,
-                    convolve: bool, positions: tuple[str, ...], full: bool, png: str | None,
+def explain_command(input_: str, kernel: str, stride: str, padding: str, dilation: str,
+                    padding_mode: str, convolve: bool, positions: tuple[str, ...], full: bool,
+                    png: str | None,
                     gif: str | None) -> None:
     """Print a convolution's output and, for an output position, its receptive field, each
     product and the sum.
@@ -47,7 +50,8 @@ def explain_command(input_: str, kernel: str, stride: str, padding: str, padding
     matrix = load_matrix(input_, "input")
     weights = load_kernel(kernel)
     e = explain(matrix, weights, parse_stride(stride), parse_padding(padding),
-                padding_mode=padding_mode, convolve=convolve)
+                padding_mode=padding_mode, convolve=convolve,
+                dilation=parse_stride(dilation, "--dilation"))
     oh, ow = e.output.shape
     if any(p.strip().lower() == "all" for p in positions):
         at = [(r, c) for r in range(oh) for c in range(ow)]

@@ -16,6 +16,7 @@ import click
 COMMANDS: dict[str, str] = {
     "draw": "._draw:draw",
     "explain": "._explain:explain_command",
+    "explore": "._explore:explore_command",
     "filter": "._filter:filter_command",
     "kernels": "._filter:kernels_command",
     "shape": "._shape:shape_command",

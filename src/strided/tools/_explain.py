@@ -83,6 +83,8 @@ class Explanation:
         The kernel as slid over the input: ``kernel`` itself, or turned by 180 degrees when
         ``convolve`` (a true convolution).
     stride : (int, int)
+    dilation : (int, int)
+        Rows and columns between the kernel's taps (1: adjacent).
     padding : ((int, int), (int, int))
         Cells added (top, bottom), (left, right).
     padding_mode : str
@@ -91,7 +93,7 @@ class Explanation:
     padded : numpy.ndarray, shape (H + top + bottom, W + left + right)
     is_padding : numpy.ndarray of bool, same shape as ``padded``
     output : numpy.ndarray, shape (H_out, W_out)
-        ``H_out = (H + top + bottom - kH) // stride + 1``.
+        ``H_out = (H + top + bottom - dilation * (kH - 1) - 1) // stride + 1``.
     """
 
     input: np.ndarray
@@ -104,6 +106,7 @@ class Explanation:
     padded: np.ndarray
     is_padding: np.ndarray
     output: np.ndarray
+    dilation: tuple[int, int] = (1, 1)
 
     def check_position(self, row: int, col: int) -> tuple[int, int]:
         """``(row, col)`` if it is an output position, else a ValueError saying which are."""
@@ -116,9 +119,10 @@ class Explanation:
     def window(self, row: int, col: int) -> tuple[slice, slice]:
         """The rows and columns of ``padded`` under the kernel for output ``(row, col)``."""
         row, col = self.check_position(row, col)
-        kh, kw = self.kernel.shape
+        (kh, kw), (dh, dw) = self.kernel.shape, self.dilation
         top, left = row * self.stride[0], col * self.stride[1]
-        return slice(top, top + kh), slice(left, left + kw)
+        return (slice(top, top + dh * (kh - 1) + 1, dh),
+                slice(left, left + dw * (kw - 1) + 1, dw))
 
     def receptive_field(self, row: int, col: int) -> np.ndarray:
         """The cells of the (padded) input that output ``(row, col)`` multiplies."""
@@ -128,8 +132,19 @@ class Explanation:
         """Receptive field times kernel, cell by cell; they sum to ``output[row, col]``."""
         return self.receptive_field(row, col) * self.applied_kernel
 
+    def size_formula(self) -> str:
+        """The output size, ``(H + top + bottom - kH) // stride + 1``, with the numbers."""
+        (h, w), (oh, ow) = self.input.shape, self.output.shape
+        (top, bottom), (left, right) = self.padding
+        (kh, kw), (dh, dw), (sh, sw) = self.kernel.shape, self.dilation, self.stride
+        span_h = f"{kh}" if dh == 1 else f"{dh}*({kh} - 1) - 1"
+        span_w = f"{kw}" if dw == 1 else f"{dw}*({kw} - 1) - 1"
+        return (f"output V: {oh}x{ow}   rows: ({h} + {top} + {bottom} - {span_h}) // {sh}"
+                f" + 1 = {oh}   columns: ({w} + {left} + {right} - {span_w}) // {sw} + 1"
+                f" = {ow}")
+
     def _header(self) -> list[str]:
-        (h, w), (kh, kw), (oh, ow) = self.input.shape, self.kernel.shape, self.output.shape
+        (h, w), (kh, kw) = self.input.shape, self.kernel.shape
         (top, bottom), (left, right) = self.padding
         if top == bottom == left == right == 0:
             pad_text = "no padding (VALID)"
@@ -140,10 +155,11 @@ class Explanation:
         lines = [
             f"input I: {h}x{w}, kernel K: {kh}x{kw}, stride {self.stride[0]}"
             + (f"x{self.stride[1]}" if self.stride[1] != self.stride[0] else "")
+            + (f", dilation {self.dilation[0]}"
+               + (f"x{self.dilation[1]}" if self.dilation[1] != self.dilation[0] else "")
+               if self.dilation != (1, 1) else "")
             + f", {pad_text}, {op}",
-            f"output V: {oh}x{ow}   rows: ({h} + {top} + {bottom} - {kh}) // {self.stride[0]}"
-            f" + 1 = {oh}   columns: ({w} + {left} + {right} - {kw}) // {self.stride[1]} + 1"
-            f" = {ow}",
+            self.size_formula(),
             "",
         ]
         return lines
@@ -172,19 +188,23 @@ class Explanation:
         rows, cols = self.window(row, col)
         kh, kw = self.kernel.shape
         (sh, sw), (top, _), (left, _) = self.stride, *self.padding
+        dh, dw = self.dilation
         r0, c0 = rows.start - top, cols.start - left
         k = "K'" if self.convolve else "K"
-        formula = (f"V({row}, {col}) = sum_m sum_n I({_offset(r0)}m, {_offset(c0)}n) * "
-                   f"{k}(m, n)   (m = 0..{kh - 1}, n = 0..{kw - 1})")
+        m_text, n_text = ("m" if dh == 1 else f"{dh}m"), ("n" if dw == 1 else f"{dw}n")
+        formula = (f"V({row}, {col}) = sum_m sum_n I({_offset(r0)}{m_text}, "
+                   f"{_offset(c0)}{n_text}) * {k}(m, n)   (m = 0..{kh - 1}, n = 0..{kw - 1})")
         if sh != 1 or sw != 1 or top or left:
-            formula += (f"\n  (I's row = {row}*{sh} - {top} + m, column = {col}*{sw} - {left} + n:"
-                        f" stride {sh}x{sw}, padding {top} on top and {left} on the left)")
+            formula += (f"\n  (I's row = {row}*{sh} - {top} + {m_text}, column = {col}*{sw} - "
+                        f"{left} + {n_text}: stride {sh}x{sw}, padding {top} on top and {left} "
+                        f"on the left)")
         field = self.padded[rows, cols]
         marked = self.is_padding[rows, cols]
         left_block = format_matrix(field, marked, indent="    ")
         right_block = format_matrix(self.applied_kernel, indent="    ")
         width = max(len(s) for s in left_block)
-        title = f"receptive field I[{r0}:{r0 + kh}, {c0}:{c0 + kw}]"
+        title = (f"receptive field I[{r0}:{r0 + dh * (kh - 1) + 1}{'' if dh == 1 else f':{dh}'}, "
+                 f"{c0}:{c0 + dw * (kw - 1) + 1}{'' if dw == 1 else f':{dw}'}]")
         width = max(width, len(title) + 2)
         lines = [formula, "", "  " + title.ljust(width - 2) + "    " + f"kernel {k}"]
         lines += [a.ljust(width) + b for a, b in zip(left_block, right_block)]
@@ -225,6 +245,7 @@ def explain(
     *,
     padding_mode: str = "zeros",
     convolve: bool = False,
+    dilation: int | Sequence[int] = 1,
 ) -> Explanation:
     """Convolve a 2-D input with a 2-D kernel and keep what explains each output.
 
@@ -240,6 +261,8 @@ def explain(
     convolve : bool
         Flip the kernel (true convolution) instead of cross-correlating, as deep-learning
         frameworks and the lecture do.
+    dilation : int or (int, int)
+        Rows and columns between the kernel's taps (the size formula's ``d``).
 
     Returns
     -------
@@ -272,18 +295,20 @@ def explain(
     k = _matrix(kernel, "kernel")
     applied = k[::-1, ::-1] if convolve else k
     spec = make_spec("explain", (1, *x.shape, 1), (*k.shape, 1, 1), rank=2, stride=stride,
-                     padding=padding, padding_mode=padding_mode, weight_name="kernel")
+                     padding=padding, dilation=dilation, padding_mode=padding_mode,
+                     weight_name="kernel")
     padded = _pad(x[None, :, :, None], spec.padding, padding_mode)[0, :, :, 0]
     is_padding = np.ones(padded.shape, dtype=bool)
     (top, _), (left, _) = spec.padding
     is_padding[top:top + x.shape[0], left:left + x.shape[1]] = False
     output = functional.conv2d(x[None, None], np.ascontiguousarray(applied)[None, None],
                                stride=spec.stride, padding=spec.padding,
-                               padding_mode=padding_mode)[0, 0]
+                               dilation=spec.dilation, padding_mode=padding_mode)[0, 0]
     return Explanation(input=x, kernel=k, applied_kernel=np.ascontiguousarray(applied),
                        stride=spec.stride, padding=spec.padding,  # type: ignore[arg-type]
                        padding_mode=padding_mode, convolve=convolve, padded=padded,
-                       is_padding=is_padding, output=output)
+                       is_padding=is_padding, output=output,
+                       dilation=spec.dilation)  # type: ignore[arg-type]
 
 
 def _matrix(value: object, name: str) -> np.ndarray:

@@ -189,7 +189,8 @@ def _explanation_figure(e: Explanation, at: tuple[int, int], done: int | None = 
     _cells(ax, e.padded, colours, title, italic=e.is_padding, cell_points=points)
     from matplotlib.patches import Rectangle
 
-    ax.add_patch(Rectangle((cols.start - 0.5, rows.start - 0.5), kw, kh, fill=False,
+    ax.add_patch(Rectangle((cols.start - 0.5, rows.start - 0.5), cols.stop - cols.start,
+                           rows.stop - rows.start, fill=False,
                            edgecolor="#c05000", linewidth=2.5))
     (top, _), (left, _) = e.padding
     ticks = ax.get_xticks(), ax.get_yticks()
