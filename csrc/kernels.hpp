@@ -55,6 +55,9 @@ struct Kernels {
     void (*grad_weight)(const Geometry&, const T* x, const T* dy, T* dw);
     void (*depthwise_forward)(const Geometry&, const T* x, const T* w, const T* bias, T* y);
     void (*depthwise_grad_weight)(const Geometry&, const T* x, const T* dy, T* dw);
+    // one input and one output channel, stride 1 along W; w is (taps,)
+    void (*plane_forward)(const Geometry&, const T* x, const T* w, const T* bias, T* y);
+    void (*plane_grad_weight)(const Geometry&, const T* x, const T* dy, T* dw);
 };
 
 struct Level {

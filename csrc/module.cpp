@@ -263,14 +263,27 @@ bool check_depthwise(const Geometry& g) {
     return true;
 }
 
-// depthwise_forward(x, w (taps, channels), bias or None, y, geometry)
-PyObject* py_depthwise_forward(PyObject*, PyObject* args) {
+bool check_plane(const Geometry& g) {
+    if (g.groups != 1 || g.cg != 1 || g.og != 1 || g.stride[2] != 1)
+        return fail("_kernels: plane kernels need one channel in and out and stride 1 along W");
+    return true;
+}
+
+// Kernels whose weights are (taps, channels), one per channel: depthwise (channels = groups)
+// and plane (one channel).
+template <class T>
+using ChannelForward = void (*)(const Geometry&, const T*, const T*, const T*, T*);
+template <class T>
+using ChannelGradWeight = void (*)(const Geometry&, const T*, const T*, T*);
+
+// forward(x, w (taps, channels), bias or None, y, geometry)
+PyObject* channel_forward(PyObject* args, bool plane) {
     PyObject *x_obj, *w_obj, *b_obj, *y_obj, *g_obj;
     if (!PyArg_ParseTuple(args, "OOOOO", &x_obj, &w_obj, &b_obj, &y_obj, &g_obj)) return nullptr;
     Geometry g;
     Buffer x, w, b, y;
-    if (!read_geometry(g_obj, &g) || !check_depthwise(g) || !x.get(x_obj, "x", false) ||
-        !w.get(w_obj, "w", false) || !y.get(y_obj, "y", true))
+    if (!read_geometry(g_obj, &g) || !(plane ? check_plane(g) : check_depthwise(g)) ||
+        !x.get(x_obj, "x", false) || !w.get(w_obj, "w", false) || !y.get(y_obj, "y", true))
         return nullptr;
     char kind = x.kind();
     if (!check_input(x, g, g.groups, kind, "x") || !check_plain(w, g.taps() * g.groups, kind, "w") ||
@@ -279,43 +292,50 @@ PyObject* py_depthwise_forward(PyObject*, PyObject* args) {
     bool has_bias = b_obj != Py_None;
     if (has_bias && (!b.get(b_obj, "bias", false) || !check_plain(b, g.groups, kind, "bias")))
         return nullptr;
+    ChannelForward<float> f32 = plane ? active->f32.plane_forward : active->f32.depthwise_forward;
+    ChannelForward<double> f64 = plane ? active->f64.plane_forward : active->f64.depthwise_forward;
     Py_BEGIN_ALLOW_THREADS
     if (kind == 'f')
-        active->f32.depthwise_forward(g, static_cast<const float*>(x.view.buf), static_cast<const float*>(w.view.buf),
-                                      has_bias ? static_cast<const float*>(b.view.buf) : nullptr,
-                                      static_cast<float*>(y.view.buf));
+        f32(g, static_cast<const float*>(x.view.buf), static_cast<const float*>(w.view.buf),
+            has_bias ? static_cast<const float*>(b.view.buf) : nullptr, static_cast<float*>(y.view.buf));
     else
-        active->f64.depthwise_forward(g, static_cast<const double*>(x.view.buf), static_cast<const double*>(w.view.buf),
-                                      has_bias ? static_cast<const double*>(b.view.buf) : nullptr,
-                                      static_cast<double*>(y.view.buf));
+        f64(g, static_cast<const double*>(x.view.buf), static_cast<const double*>(w.view.buf),
+            has_bias ? static_cast<const double*>(b.view.buf) : nullptr, static_cast<double*>(y.view.buf));
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
 
-// depthwise_grad_weight(x, dy, dw (taps, channels), geometry)
-PyObject* py_depthwise_grad_weight(PyObject*, PyObject* args) {
+// grad_weight(x, dy, dw (taps, channels), geometry)
+PyObject* channel_grad_weight(PyObject* args, bool plane) {
     PyObject *x_obj, *dy_obj, *dw_obj, *g_obj;
     if (!PyArg_ParseTuple(args, "OOOO", &x_obj, &dy_obj, &dw_obj, &g_obj)) return nullptr;
     Geometry g;
     Buffer x, dy, dw;
-    if (!read_geometry(g_obj, &g) || !check_depthwise(g) || !x.get(x_obj, "x", false) ||
-        !dy.get(dy_obj, "dy", false) || !dw.get(dw_obj, "dw", true))
+    if (!read_geometry(g_obj, &g) || !(plane ? check_plane(g) : check_depthwise(g)) ||
+        !x.get(x_obj, "x", false) || !dy.get(dy_obj, "dy", false) || !dw.get(dw_obj, "dw", true))
         return nullptr;
     char kind = x.kind();
     if (!check_input(x, g, g.groups, kind, "x") ||
         !check_plain(dy, g.rows() * g.out[2] * g.groups, kind, "dy") ||
         !check_plain(dw, g.taps() * g.groups, kind, "dw"))
         return nullptr;
+    ChannelGradWeight<float> f32 = plane ? active->f32.plane_grad_weight : active->f32.depthwise_grad_weight;
+    ChannelGradWeight<double> f64 = plane ? active->f64.plane_grad_weight : active->f64.depthwise_grad_weight;
     Py_BEGIN_ALLOW_THREADS
     if (kind == 'f')
-        active->f32.depthwise_grad_weight(g, static_cast<const float*>(x.view.buf),
-                                          static_cast<const float*>(dy.view.buf), static_cast<float*>(dw.view.buf));
+        f32(g, static_cast<const float*>(x.view.buf), static_cast<const float*>(dy.view.buf),
+            static_cast<float*>(dw.view.buf));
     else
-        active->f64.depthwise_grad_weight(g, static_cast<const double*>(x.view.buf),
-                                          static_cast<const double*>(dy.view.buf), static_cast<double*>(dw.view.buf));
+        f64(g, static_cast<const double*>(x.view.buf), static_cast<const double*>(dy.view.buf),
+            static_cast<double*>(dw.view.buf));
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
+
+PyObject* py_depthwise_forward(PyObject*, PyObject* args) { return channel_forward(args, false); }
+PyObject* py_depthwise_grad_weight(PyObject*, PyObject* args) { return channel_grad_weight(args, false); }
+PyObject* py_plane_forward(PyObject*, PyObject* args) { return channel_forward(args, true); }
+PyObject* py_plane_grad_weight(PyObject*, PyObject* args) { return channel_grad_weight(args, true); }
 
 // dst[n, q, p] = src[n, p, q] for C-contiguous (N, P, Q) src and (N, Q, P) dst of one itemsize,
 // in blocks of 32 x 32 elements that stay in L1, over the pool's threads.
@@ -377,6 +397,8 @@ PyMethodDef methods[] = {
     {"grad_weight", py_grad_weight, METH_VARARGS, "grad_weight(x, dy, dw, geometry)"},
     {"depthwise_forward", py_depthwise_forward, METH_VARARGS, "depthwise_forward(x, w, bias, y, geometry)"},
     {"depthwise_grad_weight", py_depthwise_grad_weight, METH_VARARGS, "depthwise_grad_weight(x, dy, dw, geometry)"},
+    {"plane_forward", py_plane_forward, METH_VARARGS, "plane_forward(x, w, bias, y, geometry)"},
+    {"plane_grad_weight", py_plane_grad_weight, METH_VARARGS, "plane_grad_weight(x, dy, dw, geometry)"},
     {"transpose", py_transpose, METH_VARARGS, "transpose(src, dst, threads): dst[n, q, p] = src[n, p, q]"},
     {nullptr, nullptr, 0, nullptr},
 };

@@ -161,30 +161,31 @@ def test_auto_never_chooses_an_algorithm_that_refuses(spec: ConvSpec, dtype) -> 
     assert chosen.supports(spec, np.dtype(dtype)) is None, (chosen.__name__, spec)
 
 
-def test_auto_uses_the_fast_algorithms_on_their_layers() -> None:
-    f32 = np.dtype(np.float32)
+def test_auto_follows_the_measured_rule() -> None:
+    """``choose``'s seven rules, one case each (the measurements are in its docstring)."""
+    f32, i64 = np.dtype(np.float32), np.dtype(np.int64)
     resnet = ConvSpec(16, (14, 14), 256, (3, 3), 256, (1, 1), (1, 1), ((1, 1), (1, 1)))
+    narrow = ConvSpec(16, (56, 56), 64, (3, 3), 64, (1, 1), (1, 1), ((1, 1), (1, 1)))
     depthwise = ConvSpec(2, (8, 8), 16, (3, 3), 16, (1, 1), (1, 1), ((1, 1), (1, 1)), 16)
     pointwise = ConvSpec(2, (8, 8), 16, (1, 1), 32, (1, 1), (1, 1), ((0, 0), (0, 0)))
-    assert choose(resnet, f32) is ALGORITHMS["winograd"]
-    assert choose(resnet, np.dtype(np.int64)) is not ALGORITHMS["winograd"]
-    assert choose(depthwise, f32) is ALGORITHMS["direct"]
-    assert choose(pointwise, f32) is ALGORITHMS["pointwise"]
-    large = ConvSpec(4, (64, 64), 16, (11, 11), 16, (1, 1), (1, 1), ((5, 5), (5, 5)))
+    first = ConvSpec(8, (28, 28), 3, (5, 5), 16, (2, 2), (1, 1), ((2, 2), (2, 2)))
+    plane = ConvSpec(1, (512, 512), 1, (31, 31), 1, (1, 1), (1, 1), ((15, 15), (15, 15)))
+    small_plane = replace(plane, kernel_size=(21, 21), padding=((10, 10), (10, 10)))
+    large = ConvSpec(4, (64, 64), 16, (13, 13), 16, (1, 1), (1, 1), ((6, 6), (6, 6)))
+    assert choose(resnet, i64) is ALGORITHMS["im2col"]
+    assert choose(pointwise, i64) is ALGORITHMS["pointwise"]
+    assert choose(pointwise, f32) is ALGORITHMS["direct"]
+    assert choose(pointwise, f32, "grad_weight") is ALGORITHMS["pointwise"]
+    assert choose(plane, f32) is ALGORITHMS["fft"]
+    assert choose(small_plane, f32) is ALGORITHMS["direct"]
+    assert choose(resnet, f32, "grad_weight") is ALGORITHMS["winograd"]
+    assert choose(narrow, f32) is ALGORITHMS["direct"]
+    assert choose(replace(resnet, dilation=(2, 2), padding=((2, 2), (2, 2))), f32) \
+        is ALGORITHMS["direct"]
     assert choose(large, f32) is ALGORITHMS["fft"]
-
-
-def test_auto_takes_winograd_only_where_it_pays() -> None:
-    f32 = np.dtype(np.float32)
-    for size, channels in (((56, 56), 64), ((28, 28), 128), ((14, 14), 256)):
-        big = ConvSpec(16, size, channels, (3, 3), channels, (1, 1), (1, 1), ((1, 1), (1, 1)))
-        assert choose(big, f32) is ALGORITHMS["winograd"], big
-        dilated = replace(big, dilation=(2, 2), padding=((2, 2), (2, 2)))
-        assert choose(dilated, f32) is ALGORITHMS["im2col"], dilated
-    # the training network's 3x3 layers, and ResNet's last: 7x7 tiles are too few
-    for size, c, o in (((14, 14), 16, 32), ((7, 7), 32, 64), ((7, 7), 512, 512)):
-        small = ConvSpec(64, size, c, (3, 3), o, (1, 1), (1, 1), ((1, 1), (1, 1)))
-        assert choose(small, f32) is ALGORITHMS["im2col"], small
+    assert choose(first, f32, "grad_input") is ALGORITHMS["im2col"]
+    assert choose(first, f32) is ALGORITHMS["direct"]
+    assert choose(depthwise, f32, "grad_input") is ALGORITHMS["direct"]
 
 
 def test_winograd_tile_size() -> None:

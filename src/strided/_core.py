@@ -155,7 +155,7 @@ def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, 
     compute, result = compute_dtypes(grad_output.dtype, w.dtype)
     b = check_bias(bias, spec.in_channels, op)
     inner = _inner(spec)
-    method = _algorithms.resolve(algorithm, inner, compute, op)
+    method = _algorithms.resolve(algorithm, inner, compute, op, "grad_input")
     dy = _to_canonical(grad_output, spec).astype(compute, copy=False)
     wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
     dx = method.grad_input(dy, wc, inner)
@@ -170,7 +170,7 @@ def convolve_grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec,
     check_shape(grad_output, spec.in_user_layout(spec.output_shape), "grad_output", op)
     compute, result = compute_dtypes(x.dtype, grad_output.dtype)
     inner = _inner(spec)
-    method = _algorithms.resolve(algorithm, inner, compute, op)
+    method = _algorithms.resolve(algorithm, inner, compute, op, "grad_weight")
     xc = _to_canonical(x, spec).astype(compute, copy=False)
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)

@@ -21,11 +21,10 @@ def _single(size: int, kernel: int, batch: int = 1):
 def test_auto_takes_fft_for_large_single_channel_kernels() -> None:
     f64 = np.dtype(np.float64)
     assert choose(_single(128, 63), f64) is ALGORITHMS["fft"]
-    assert choose(_single(128, 7), f64) is ALGORITHMS["fft"]
-    assert choose(_single(512, 11), f64) is ALGORITHMS["fft"]
-    assert choose(_single(512, 7), f64) is ALGORITHMS["direct"]
+    assert choose(_single(512, 31), f64) is ALGORITHMS["fft"]
+    assert choose(_single(512, 21), f64) is ALGORITHMS["direct"]
     assert choose(_single(128, 5), f64) is ALGORITHMS["direct"]
-    assert choose(_single(128, 63), np.dtype(np.int64)) is ALGORITHMS["direct"]
+    assert choose(_single(128, 63), np.dtype(np.int64)) is ALGORITHMS["im2col"]
 
 
 @pytest.fixture

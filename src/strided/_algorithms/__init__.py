@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from types import ModuleType
+from typing import Literal
 
 import numpy as np
 
@@ -41,21 +42,34 @@ ALGORITHMS: dict[str, ModuleType] = {
 }
 
 
-def choose(spec: ConvSpec, dtype: np.dtype) -> ModuleType:
+#: A pass of the convolution: the forward pass or one of its two gradients.
+Direction = Literal["forward", "grad_input", "grad_weight"]
+
+
+def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") -> ModuleType:
     """The ``algorithm="auto"`` rule: the first of these that applies.
 
-    1. a 1x1 kernel without padding: ``pointwise``, one matrix product;
-    2. integers (exact in int64), which the compiled kernels do not compute: ``im2col``;
-    3. a single input and output channel (an image filter) with a large kernel, stride 1,
-       float (``_single_channel_fft_pays``: at least 121 taps, e.g. 11x11, or at least 49
-       on at most 256 x 256 output pixels): ``fft``, whose cost does not grow with the
-       kernel;
-    4. a 3x3, stride 1, undilated, ungrouped 2-D float convolution with enough channels and
-       pixels for Winograd's 4x fewer multiplies to pay for its transforms
-       (``_WINOGRAD_PAYS``);
-    5. a large kernel (at least 49 taps, e.g. 7x7), stride 1, ungrouped, float: ``fft``,
-       whose cost does not grow with the kernel;
-    6. anything else: ``direct``, the compiled kernels.
+    1. integers (exact in int64), which the compiled kernels do not compute: ``pointwise``
+       for a 1x1 kernel without padding, else ``im2col``;
+    2. a 1x1 kernel without padding: the weight gradient (and the input gradient of fewer
+       than 4 input channels) as ``pointwise``'s one BLAS product, the rest ``direct``;
+    3. a single input and output channel (an image filter) with at least 576 taps (24x24),
+       stride 1: ``fft``, whose cost does not grow with the kernel;
+    4. a 3x3, stride 1, undilated, ungrouped 2-D convolution with at least 128 input and
+       output channels: ``winograd``, whose 4x fewer multiplies pay for its transforms there;
+    5. at least 169 taps (13x13), stride 1, ungrouped: ``fft``;
+    6. the input gradient with fewer than 4 input channels per group (not depthwise): the
+       kernels' lanes run over the input channels there, so ``im2col``'s products pay;
+    7. anything else: ``direct``, the compiled kernels.
+
+    Measured (``benchmarks/algorithms.py``: each algorithm's CPU time on one thread over the
+    suite's 14 layers; the held-out layers were not used) on the 2-core AMD EPYC (Zen 3,
+    AVX2): ``direct`` is fastest or within 10 % on every layer but these; single-channel
+    filters cross over to FFT between 21x21 and 31x31 on 128 to 2048 pixels a side (e.g. at
+    512x512: 21x21 11.9 ms direct, 16.4 fft; 31x31 27.9 against 18.6); NumPy's Winograd beats
+    ``direct`` from 128 channels (28x28x128: 50 against 75 ms, 7x7x512: 39 against 79) and
+    loses at 64 (56x56x64: 87 against 49); the 11x11 16-channel layer ties with FFT (16.6
+    against 18.4); 1x1 weight gradients are BLAS's (28 against 57 ms).
 
     Accuracy: every algorithm but ``fft`` sums each output's products directly, accurate to
     the output's own size (in float64 about 1e-15 relative).  ``fft`` rounds like a sum over
@@ -66,56 +80,34 @@ def choose(spec: ConvSpec, dtype: np.dtype) -> ModuleType:
     must be accurate to its own size.  Inputs or weights holding NaN or inf give the direct
     result's NaN and inf pattern whatever the algorithm: ``fft`` computes such calls by
     im2col (see ``_fft``).
-
-    The same rule serves the forward pass and both gradients: each algorithm's gradients run
-    on the machinery of its forward pass, and measured to pay in the same places.
     """
-    if _pointwise.supports(spec, dtype) is None:
-        return _pointwise
+    pointwise = _pointwise.supports(spec, dtype) is None
+    cg = spec.in_channels // spec.groups
+    taps = math.prod(spec.kernel_size)
     if _direct.supports(spec, dtype) is not None:
-        return _im2col
-    if (spec.in_channels == spec.out_channels == 1 and _single_channel_fft_pays(spec)
-            and _fft.supports(spec, dtype) is None):
-        return _fft
-    if _winograd.supports(spec, dtype) is None and _winograd_pays(spec):
+        return _pointwise if pointwise else _im2col
+    if pointwise:
+        if direction == "grad_weight" or (direction == "grad_input" and cg < 4):
+            return _pointwise
+        return _direct
+    fft = _fft.supports(spec, dtype) is None and all(s == 1 for s in spec.stride)
+    if spec.in_channels == spec.out_channels == 1:
+        return _fft if fft and taps >= 576 else _direct
+    if (_winograd.supports(spec, dtype) is None and all(d == 1 for d in spec.dilation)
+            and min(spec.in_channels, spec.out_channels) >= 128):
         return _winograd
-    if (math.prod(spec.kernel_size) >= 49 and all(s == 1 for s in spec.stride)
-            and _fft.supports(spec, dtype) is None):
+    if fft and taps >= 169:
         return _fft
+    if direction == "grad_input" and cg < 4 and not (cg == 1 and spec.groups > 1):
+        return _im2col
     return _direct
 
 
-def _single_channel_fft_pays(spec: ConvSpec) -> bool:
-    """Whether FFT beats ``direct`` on a single-channel filter: measured on the 2-core machine
-    (``direct`` costs about 30 us + 0.4 ns per pixel per tap, ``fft`` about 45 ns per pixel):
-    at 128x128, 7x7 took 2.3 ms by ``direct`` and 0.7 ms by ``fft``; at 512x512 7x7 took 6.6
-    against 14 ms, 11x11 19 against 21 ms, 15x15 35 against 18 ms."""
-    taps = math.prod(spec.kernel_size)
-    pixels = spec.batch * math.prod(spec.output_size)
-    return all(s == 1 for s in spec.stride) and (
-        taps >= 121 or (taps >= 49 and pixels <= 256 * 256))
-
-
-#: Where Winograd beats im2col: (at least this many channels, on at least this many output
-#: pixels), any pair that holds, and no dilation (its phases cost more than they save).
-#: Measured on the 2-core machine by ``benchmarks/winograd_vs_im2col.py``: elsewhere the
-#: transforms of small tiles over few channels cost more than the multiplies they save (up to
-#: 6x slower on 7x7 or 14x14 images with 16 to 64 channels).
-_WINOGRAD_PAYS = ((64, 56 * 56), (128, 28 * 28), (256, 14 * 14))
-
-
-def _winograd_pays(spec: ConvSpec) -> bool:
-    """Whether ``spec`` has enough channels and pixels for Winograd to beat im2col."""
-    channels = min(spec.in_channels, spec.out_channels)
-    pixels = math.prod(spec.output_size)
-    return all(d == 1 for d in spec.dilation) and any(
-        channels >= c and pixels >= p for c, p in _WINOGRAD_PAYS)
-
-
-def resolve(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str) -> ModuleType:
+def resolve(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str,
+            direction: Direction = "forward") -> ModuleType:
     """The algorithm named ``algorithm`` (or chosen, for "auto"), checked to support ``spec``."""
     if algorithm == "auto":
-        return choose(spec, dtype)
+        return choose(spec, dtype, direction)
     module = ALGORITHMS.get(algorithm) if isinstance(algorithm, str) else None
     if module is None:
         names = ", ".join(repr(name) for name in ["auto", *ALGORITHMS])

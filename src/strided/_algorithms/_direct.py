@@ -87,6 +87,12 @@ def _depthwise(spec: ConvSpec) -> bool:
     return spec.in_channels // spec.groups == 1 and spec.groups > 1
 
 
+def _plane(spec: ConvSpec) -> bool:
+    """One input and one output channel, stride 1 along the last axis: the plane kernels,
+    whose lanes run along the rows."""
+    return spec.in_channels == spec.out_channels == 1 and spec.stride[-1] == 1
+
+
 def _expanded(x: np.ndarray, multiplier: int) -> np.ndarray:
     """Each input channel repeated ``multiplier`` times: depthwise with a channel multiplier as
     depthwise with one."""
@@ -107,6 +113,12 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | Non
     y = np.empty(spec.output_shape, dtype=dtype)
     pads = [lo for lo, _ in spec.padding]
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    if _plane(spec):
+        geometry = _geometry(spec.batch, 1, 1, 1, spec.input_size, spec.output_size,
+                             spec.kernel_size, spec.stride, spec.dilation, pads, relu)
+        _kernels.plane_forward(_five(_contiguous(x)), _contiguous(w.reshape(-1)), bias,
+                               _five(y), geometry)
+        return y
     if _depthwise(spec):
         xe = _contiguous(_expanded(x, og))
         geometry = _geometry(spec.batch, spec.out_channels, 1, 1, spec.input_size,
@@ -179,7 +191,10 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
         geometry_args = (spec.output_size, target.shape[1:-1], kernel, (1,) * spec.rank,
                          dilation, pad)
         t5 = _five(target)
-        if depthwise:
+        if spec.in_channels == spec.out_channels == 1:
+            geometry = _geometry(spec.batch, 1, 1, 1, *geometry_args)
+            _kernels.plane_forward(dy5, _contiguous(sub.reshape(-1)), None, t5, geometry)
+        elif depthwise:
             geometry = _geometry(spec.batch, spec.out_channels, 1, 1, *geometry_args)
             _kernels.depthwise_forward(dy5, _contiguous(sub.reshape(-1, spec.out_channels)),
                                        None, t5, geometry)
@@ -203,6 +218,11 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     pads = [lo for lo, _ in spec.padding]
     dw = np.empty(spec.weight_shape, dtype=dtype)
+    if _plane(spec):
+        geometry = _geometry(spec.batch, 1, 1, 1, spec.input_size, spec.output_size,
+                             spec.kernel_size, spec.stride, spec.dilation, pads)
+        _kernels.plane_grad_weight(_five(_contiguous(x)), dy, dw, geometry)
+        return dw
     if _depthwise(spec):
         geometry = _geometry(spec.batch, spec.out_channels, 1, 1, spec.input_size,
                              spec.output_size, spec.kernel_size, spec.stride, spec.dilation, pads)

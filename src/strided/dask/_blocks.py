@@ -105,7 +105,7 @@ def _block(pieces: list, w: np.ndarray, takes: tuple[np.ndarray | None, ...],
             x = np.concatenate([x, np.zeros(shape, x.dtype)], axis=axis)
             take = np.where(take < 0, x.shape[axis] - 1, take)
         x = np.take(x, take, axis=axis)
-    return _core.add_bias(_core.convolve(x, w, spec, algorithm=algorithm, op=op), bias, spec, op)
+    return _core.convolve(x, w, spec, bias=bias, algorithm=algorithm, op=op)
 
 
 def _algorithm_name(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str) -> str:
@@ -133,9 +133,8 @@ def convolve(x: da.Array, w: np.ndarray, spec: ConvSpec, *, algorithm: str = "au
     compute, result = _core.compute_dtypes(x.dtype, w.dtype)
     name = _algorithm_name(algorithm, spec, compute, op)
     if bias is not None:
-        bias = _core.as_array(bias, "bias", op)
-        empty = np.zeros(spec.in_user_layout((0, *spec.output_size, spec.out_channels)), result)
-        result = _core.add_bias(empty, bias, spec, op).dtype  # checks the shape, before work
+        bias = _core.check_bias(bias, spec.out_channels, op)  # before any work
+        result = _core.compute_dtypes(result, bias.dtype)[1]
 
     plans = [axis_plan(x.chunks[axis], spec.padding[i], spec.padding_mode, spec.stride[i],
                        spec.effective_kernel_size[i], spec.output_size[i])
