@@ -17,10 +17,10 @@ from collections.abc import Callable
 
 import numpy as np
 import threadpoolctl
-from suite import PASSES, SETS, Layer
 
 import strided
 from strided._algorithms import ALGORITHMS, choose
+from suite import PASSES, SETS, Layer
 
 
 def cpu_ms(call: Callable[[], object], budget: float = 0.6) -> float:

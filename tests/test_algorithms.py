@@ -341,7 +341,7 @@ def test_im2col_writes_channels_first_planes(spec: ConvSpec, cap: int | None) ->
     """For channels-first callers im2col returns a view of (N, O, *OS) planes; same values."""
     spec = replace(spec, data_format="channels_first")
     x, w, dy = _arrays(spec, seed=6)
-    with strided.workspace_limit(cap or _workspace.WORKSPACE_BYTES):
+    with strided.workspace_limit(cap or _workspace.get_workspace_limit()):
         y = _im2col.forward(x, w, spec)
     assert np.moveaxis(y, -1, 1).flags.c_contiguous
     np.testing.assert_allclose(y, _oracle(spec, x, w, dy)[0], rtol=1e-9, atol=1e-9)

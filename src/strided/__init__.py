@@ -29,9 +29,9 @@ from . import (
 )
 from ._algorithms import ALGORITHMS as _ALGORITHMS
 from ._algorithms._levels import current as instruction_set
+from ._random import set_random_seed
 from ._runtime._threads import get_num_threads, set_num_threads
 from ._runtime._workspace import get_workspace_limit, release_workspace, workspace_limit
-from ._random import set_random_seed
 from ._spec import ConvSpec, output_shape, same_padding
 from .models import Sequential
 

@@ -25,15 +25,27 @@ Each algorithm's functions use both cores themselves (``_threads``); the choice 
 from __future__ import annotations
 
 import math
-from types import ModuleType
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
 from .._spec import ConvSpec
-from . import _direct, _fft, _im2col, _levels, _pointwise, _winograd
+from . import _direct, _fft, _im2col, _pointwise, _winograd
+from . import _levels as _levels  # applies STRIDED_ISA at import
 
-ALGORITHMS: dict[str, ModuleType] = {
+
+class Algorithm(Protocol):
+    """What every algorithm module provides (canonical C-contiguous arrays, zero padding)."""
+
+    def supports(self, spec: ConvSpec, dtype: np.dtype) -> str | None: ...
+    def forward(self, x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray: ...
+    def grad_input(self, grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec
+                   ) -> np.ndarray: ...
+    def grad_weight(self, x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec
+                    ) -> np.ndarray: ...
+
+
+ALGORITHMS: dict[str, Algorithm] = {
     "im2col": _im2col,
     "winograd": _winograd,
     "pointwise": _pointwise,
@@ -46,7 +58,7 @@ ALGORITHMS: dict[str, ModuleType] = {
 Direction = Literal["forward", "grad_input", "grad_weight"]
 
 
-def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") -> ModuleType:
+def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") -> Algorithm:
     """The ``algorithm="auto"`` rule: the first of these that applies.
 
     1. integers (exact in int64), which the compiled kernels do not compute: ``pointwise``
@@ -104,7 +116,7 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") ->
 
 
 def resolve(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str,
-            direction: Direction = "forward") -> ModuleType:
+            direction: Direction = "forward") -> Algorithm:
     """The algorithm named ``algorithm`` (or chosen, for "auto"), checked to support ``spec``."""
     if algorithm == "auto":
         return choose(spec, dtype, direction)

@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._spec import ConvSpec
 from .._runtime._workspace import WEIGHT_BYTES, kept_copy
+from .._spec import ConvSpec
 
 
 def input_gradient_as_forward(

@@ -6,7 +6,7 @@ over the taps that fall inside the input and the group's input channels, so zero
 costs no copy and every kernel size, stride, dilation and group count runs the same loop.
 Shapes (``g`` groups, ``cg = C/g``, ``og = O/g``)::
 
-    forward      y[n, o, g*og + j]  = sum_{k, c < cg} x[n, o*s + k*d - p, g*cg + c] w[k, c, g*og + j]
+    forward      y[n, o, g*og + j] = sum_{k, c<cg} x[n, o*s + k*d - p, g*cg + c] w[k, c, g*og + j]
     grad_input   the same kernel over dy, one call per phase of the stride (below)
     grad_weight  dw[k, c, g*og + j] = sum_{n, o} x[n, o*s + k*d - p, g*cg + c] dy[n, o, g*og + j]
 
@@ -27,9 +27,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import _kernels
-from .._spec import ConvSpec
 from .._runtime._threads import get_num_threads
 from .._runtime._workspace import empty_safe
+from .._spec import ConvSpec
 
 #: The kernels index taps from small arrays on the stack (``csrc/conv.inc``).
 MAX_TAPS = 4096
@@ -134,15 +134,19 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | Non
     return y
 
 
-def _phases(spec: ConvSpec) -> list[tuple[tuple[slice, ...], tuple[slice, ...], list[int],
-                                          list[int], list[int]]]:
+#: One phase of the input gradient: the slice of dx it writes, the slices of the kernel it
+#: reads (reversed; empty when no tap reaches it), and its kernel size, dilation and padding.
+Phase = tuple[tuple[slice, ...], tuple[slice, ...], list[int], list[int], list[int]]
+
+
+def _phases(spec: ConvSpec) -> list[Phase]:
     """The input gradient's phases: per phase, the slice of dx it writes, the slice of the
     kernel it reads (reversed), and its kernel size, dilation and padding over dy."""
-    per_dim = []
+    per_dim: list[list[tuple[slice, slice | None, int, int, int]]] = []
     for n, s, d, k, (lo, _) in zip(spec.input_size, spec.stride, spec.dilation,
                                    spec.kernel_size, spec.padding):
         step = s // math.gcd(s, d)
-        options = []
+        options: list[tuple[slice, slice | None, int, int, int]] = []
         for r in range(min(s, n)):
             taps = [t for t in range(k) if (r + lo - t * d) % s == 0]
             if not taps:
@@ -153,13 +157,14 @@ def _phases(spec: ConvSpec) -> list[tuple[tuple[slice, ...], tuple[slice, ...], 
             offset = (r + lo - last * d) // s  # dy index of the last tap at q = 0
             options.append((slice(r, None, s), reverse, len(taps), d // math.gcd(s, d), -offset))
         per_dim.append(options)
-    phases = []
+    phases: list[Phase] = []
     for combination in _product(per_dim):
         out = tuple(c[0] for c in combination)
         if any(c[1] is None for c in combination):
             phases.append((out, (), [], [], []))
             continue
-        phases.append((out, tuple(c[1] for c in combination), [c[2] for c in combination],
+        phases.append((out, tuple(c[1] for c in combination if c[1] is not None),
+                       [c[2] for c in combination],
                        [c[3] for c in combination], [c[4] for c in combination]))
     return phases
 

@@ -34,10 +34,10 @@ import math
 
 import numpy as np
 
-from .._spec import ConvSpec
 from .._runtime import _workspace
 from .._runtime._threads import each, get_num_threads, owns_cores, total
 from .._runtime._workspace import blocks, empty_safe
+from .._spec import ConvSpec
 from . import _im2col
 
 
@@ -49,10 +49,10 @@ def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
         return f"FFT convolution rounds, so it is not exact in integers; got dtype {dtype}"
     lengths = _lengths(spec)
     spectrum = _spectrum_bytes(spec, lengths)
-    if spectrum > _workspace.WORKSPACE_BYTES:
+    if spectrum > _workspace.get_workspace_limit():
         return (f"FFT convolution needs the kernel's spectrum in the workspace: "
                 f"{spectrum} bytes for {spec.in_channels} x {spec.out_channels} channels at "
-                f"transform size {lengths} > workspace limit {_workspace.WORKSPACE_BYTES}")
+                f"transform size {lengths} > workspace limit {_workspace.get_workspace_limit()}")
     return None
 
 
@@ -173,7 +173,7 @@ def _back(product: np.ndarray, batch: int, spec: ConvSpec, lengths: tuple[int, .
 def _images(spec: ConvSpec, lengths: tuple[int, ...]) -> list[tuple[slice, slice]]:
     """Blocks of whole images whose spectra and transforms fit the workspace, per thread."""
     per_image = math.prod(lengths) * (spec.in_channels + spec.out_channels) * 24
-    budget = max(_workspace.WORKSPACE_BYTES - _spectrum_bytes(spec, lengths), 1)
+    budget = max(_workspace.get_workspace_limit() - _spectrum_bytes(spec, lengths), 1)
     return blocks(spec.batch, 1, per_image, get_num_threads(), budget)
 
 

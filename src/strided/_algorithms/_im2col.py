@@ -8,8 +8,8 @@ Shapes (``g`` groups, ``cg = C / g``, ``og = O / g``, ``kk = prod(K)``)::
     y           (g, M, og)        -> (N, *OS, O)
 
 The columns are built block by block (``_workspace.blocks``), so the scratch memory stays
-under ``WORKSPACE_BYTES`` whatever the batch or image size; the blocks run on ``THREADS``
-threads at a time, each gathering its columns and multiplying them (one BLAS thread each).
+under ``get_workspace_limit()`` whatever the batch or image size; the blocks run on
+``get_num_threads()`` threads at a time, each gathering its columns and multiplying them (one BLAS thread each).
 The input gradient is the transpose: ``columns = grad_output @ weight.T`` scattered back
 (col2im) one kernel tap at a time.
 
@@ -27,11 +27,11 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .._spec import ConvSpec
 from .._runtime import _workspace
-from ._adjoint import input_gradient_as_forward
-from .._runtime._threads import get_num_threads, each, owns_cores, total, zero_padded
+from .._runtime._threads import each, get_num_threads, owns_cores, total, zero_padded
 from .._runtime._workspace import blocks, buffer, empty_safe, output_major
+from .._spec import ConvSpec
+from ._adjoint import input_gradient_as_forward
 
 
 def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
@@ -121,10 +121,11 @@ def _blocks(spec: ConvSpec, itemsize: int, per_thread: int | None = None
     padded = 0
     if any(lo or hi for lo, hi in spec.padding):
         padded = math.prod((spec.batch, *spec.padded_size, spec.in_channels)) * itemsize
-    budget = max(_workspace.WORKSPACE_BYTES - padded, 1)
-    if per_thread is not None and total > 4 * per_thread * get_num_threads():  # >= 4 blocks a thread
-        budget = min(budget, per_thread * get_num_threads())
-    return blocks(spec.batch, spec.output_size[0], row * itemsize, 1 if small else get_num_threads(),
+    budget = max(_workspace.get_workspace_limit() - padded, 1)
+    threads = get_num_threads()
+    if per_thread is not None and total > 4 * per_thread * threads:  # >= 4 blocks a thread
+        budget = min(budget, per_thread * threads)
+    return blocks(spec.batch, spec.output_size[0], row * itemsize, 1 if small else threads,
                   budget)
 
 

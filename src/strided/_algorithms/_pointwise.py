@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._spec import ConvSpec
 from .._runtime._threads import get_num_threads, matmul, owns_cores, ranges, split, total
 from .._runtime._workspace import empty_safe
+from .._spec import ConvSpec
 
 
 def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:

@@ -41,10 +41,10 @@ import math
 
 import numpy as np
 
-from .._spec import ConvSpec
-from ._adjoint import input_gradient_as_forward
 from .._runtime._threads import get_num_threads, matmul, matmul_stack, owns_cores, split
 from .._runtime._workspace import empty_safe, output_major, scratch, slabs
+from .._spec import ConvSpec
+from ._adjoint import input_gradient_as_forward
 
 # F(4x4, 3x3), interpolation points 0, 1, -1, 2, -2 and infinity (Lavin & Gray, section 4.2).
 B_T_4 = np.array([

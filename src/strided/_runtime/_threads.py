@@ -10,14 +10,14 @@ they compete with the element-wise work that follows, and on a shared machine a 
 threads waits for whichever core is busiest (on the 2-core machine we measure on, 36 small
 products of Winograd took 110 ms with 2 BLAS threads and 15 ms with 1).  While an algorithm
 runs (``owns_cores``), OpenBLAS is therefore told to use one thread, and its previous setting
-is restored afterwards.  Where OpenBLAS' thread control cannot be found, BLAS keeps its own
-threads and the splits still give the right answer.
+is restored afterwards, through threadpoolctl where it is installed (the ``tools`` and
+``test`` extras bring it); without it BLAS keeps its own threads and the splits still give the
+right answer.  The compiled kernels (``strided._kernels``) run on a pool of their own instead.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import os
 import threading
@@ -30,6 +30,7 @@ import numpy as np
 
 from .._spec import ConvSpec
 from ._workspace import buffer
+
 
 def _available_cpus() -> int:
     """The CPUs this process may run on."""
@@ -93,33 +94,29 @@ _Function = TypeVar("_Function", bound=Callable[..., Any])
 _blas_lock = threading.Lock()
 _blas_depth = 0
 _blas_saved = 0
-_blas_control: tuple[Any, Any] | bool | None = False  # False: not looked up yet
+_blas_control: tuple[Any, Any] | None = None
+_blas_looked_up = False
 
 
 def _find_blas_control() -> tuple[Any, Any] | None:
-    """(set_num_threads, get_num_threads) of the OpenBLAS that NumPy loaded, or None."""
+    """(set_num_threads, get_num_threads) for the BLAS libraries loaded in this process, through
+    threadpoolctl (an optional dependency: without it BLAS keeps its own threads)."""
     try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()
-                     and "/" in line}
-    except OSError:
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+    except ImportError:
         return None
-    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
-    for path in sorted(paths, key=lambda p: ("numpy" not in p, p)):
-        if not path.startswith(numpy_dir):
-            continue
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas", "openblas"):
-            for suffix in ("64_", ""):
-                setter = getattr(library, f"{name}_set_num_threads{suffix}", None)
-                getter = getattr(library, f"{name}_get_num_threads{suffix}", None)
-                if setter is not None and getter is not None:
-                    setter.argtypes, getter.restype = [ctypes.c_int], ctypes.c_int
-                    return setter, getter
-    return None
+    blas = ThreadpoolController().select(user_api="blas")
+    if not blas.lib_controllers:
+        return None
+
+    def set_threads(count: int) -> None:
+        for library in blas.lib_controllers:
+            library.set_num_threads(count)
+
+    def get_threads() -> int:
+        return max(library.get_num_threads() for library in blas.lib_controllers)
+
+    return set_threads, get_threads
 
 
 @contextlib.contextmanager
@@ -129,10 +126,10 @@ def blas_on_one_thread() -> Iterator[None]:
     Re-entrant and shared between threads: the previous setting comes back when the outermost
     block ends.
     """
-    global _blas_control, _blas_depth, _blas_saved
+    global _blas_control, _blas_depth, _blas_saved, _blas_looked_up
     with _blas_lock:
-        if _blas_control is False:
-            _blas_control = _find_blas_control()
+        if not _blas_looked_up:
+            _blas_control, _blas_looked_up = _find_blas_control(), True
         control = _blas_control
         if control and _blas_depth == 0:
             _blas_saved = control[1]()

@@ -7,26 +7,28 @@ import math
 import threading
 import weakref
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 
-#: Extra memory an algorithm may allocate beyond its inputs and output (bytes); read at each
-#: call, so ``workspace_limit`` (or assigning this name) changes it for later calls.
-WORKSPACE_BYTES = 256 * 2**20
+#: Extra memory an algorithm may allocate beyond its inputs and output (bytes), per context:
+#: ``workspace_limit`` in one thread (or asyncio task) leaves the others' limits alone.
+_LIMIT: ContextVar[int] = ContextVar("strided_workspace_limit", default=256 * 2**20)
 
 
 def get_workspace_limit() -> int:
     """The scratch memory (bytes) an algorithm may use beyond its inputs and output."""
-    return WORKSPACE_BYTES
+    return _LIMIT.get()
 
 
 class workspace_limit:  # a function to its callers, as torch.set_grad_enabled
     """Keep the algorithms' scratch memory under ``nbytes``: from now on, or within a block.
 
-    Called on its own it sets the limit for the rest of the process; used as a ``with``
-    block it sets the limit inside the block and restores the previous one after.
+    Called on its own it sets the limit from now on; used as a ``with`` block it sets the
+    limit inside the block and restores the previous one after.  The limit belongs to the
+    calling thread (a ``ContextVar``): other threads keep theirs.
 
     Parameters
     ----------
@@ -50,7 +52,6 @@ class workspace_limit:  # a function to its callers, as torch.set_grad_enabled
     """
 
     def __init__(self, nbytes: int) -> None:
-        global WORKSPACE_BYTES
         if isinstance(nbytes, bool) or not isinstance(nbytes, int):
             raise TypeError(f"workspace_limit: nbytes must be a positive int; "
                             f"got nbytes={nbytes!r}")
@@ -58,14 +59,14 @@ class workspace_limit:  # a function to its callers, as torch.set_grad_enabled
             raise ValueError(f"workspace_limit: nbytes must be a positive int; "
                              f"got nbytes={nbytes!r}")
         self.nbytes = nbytes
-        self._saved, WORKSPACE_BYTES = WORKSPACE_BYTES, nbytes
+        self._saved = _LIMIT.get()
+        _LIMIT.set(nbytes)
 
     def __enter__(self) -> int:
         return self.nbytes
 
     def __exit__(self, *exc_info: object) -> None:
-        global WORKSPACE_BYTES
-        WORKSPACE_BYTES = self._saved
+        _LIMIT.set(self._saved)
 
     def __repr__(self) -> str:
         return f"workspace_limit({self.nbytes})"
@@ -78,7 +79,7 @@ def slabs(batch: int, rows: int, bytes_per_row: int, budget: int | None = None
     Whole images are grouped while one fits; a larger image is split by output rows.
     Always yields at least one row per block, whatever the budget.
     """
-    budget = WORKSPACE_BYTES if budget is None else budget
+    budget = get_workspace_limit() if budget is None else budget
     per_image = rows * bytes_per_row
     if per_image <= budget:
         step = max(1, budget // max(per_image, 1))
@@ -97,7 +98,8 @@ def blocks(batch: int, rows: int, bytes_per_row: int, parts: int, budget: int | 
     """``slabs`` for ``parts`` threads at once: each under 1/parts of the budget, near-equal,
     and a multiple of ``parts`` of them where the work can be cut that fine (by image, else
     by rows), so that every thread gets the same share."""
-    budget = WORKSPACE_BYTES if budget is None else min(budget, WORKSPACE_BYTES)
+    limit = get_workspace_limit()
+    budget = limit if budget is None else min(budget, limit)
     found = list(slabs(batch, rows, bytes_per_row, max(budget // parts, 1)))
     if parts == 1 or batch * rows == 0:
         return found
@@ -115,10 +117,12 @@ def empty_safe(shape: str) -> Callable[[Callable[..., np.ndarray]], Callable[...
     """An algorithm function that returns zeros of ``spec.<shape>`` when an input is empty."""
     def decorate(function: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         @functools.wraps(function)
-        def wrapper(a: np.ndarray, b: np.ndarray, spec: Any) -> np.ndarray:
+        def wrapper(a: np.ndarray, b: np.ndarray, spec: Any, **options: Any) -> np.ndarray:
             if a.size == 0 or b.size == 0:
-                return np.zeros(getattr(spec, shape), dtype=np.result_type(a, b))
-            return function(a, b, spec)
+                zeros = np.zeros(getattr(spec, shape), dtype=np.result_type(a, b))
+                bias = options.get("bias")
+                return zeros if bias is None else zeros + bias  # an empty kernel: only bias
+            return function(a, b, spec, **options)
         return wrapper
     return decorate
 

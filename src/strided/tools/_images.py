@@ -316,7 +316,7 @@ def _strips(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int],
     """The output size and, strip by strip, ``(first output row, float64 output rows)``."""
     h, w = image.shape[:2]
     channels = 1 if image.ndim == 2 else image.shape[2]
-    kh, kw = kernel.shape
+    kh = kernel.shape[0]
     spec = filter_spec(image.shape, kernel.shape, stride, padding, padding_mode)
     (oh, _), (sh, sw) = spec.output_size, spec.stride
     (top, bottom), (left, right) = spec.padding
