@@ -9,7 +9,8 @@ Shapes (``g`` groups, ``cg = C / g``, ``og = O / g``, ``kk = prod(K)``)::
 
 The columns are built block by block (``_workspace.blocks``), so the scratch memory stays
 under ``get_workspace_limit()`` whatever the batch or image size; the blocks run on
-``get_num_threads()`` threads at a time, each gathering its columns and multiplying them (one BLAS thread each).
+``get_num_threads()`` threads at a time, each gathering its columns and multiplying them
+(one BLAS thread each).
 The input gradient is the transpose: ``columns = grad_output @ weight.T`` scattered back
 (col2im) one kernel tap at a time.
 
