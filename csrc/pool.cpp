@@ -2,7 +2,8 @@
 //
 // Workers spin for a short while after each loop (so that back-to-back kernels hand work over
 // in about a microsecond), then sleep on a condition variable.  The caller runs tasks too and
-// waits for the workers to finish theirs.  One loop runs at a time: a second Python thread
+// then waits only for the workers that took some: a worker that wakes late, or not at all,
+// costs the caller nothing.  One loop runs at a time: a second Python thread
 // that calls while the pool is busy runs its loop on its own thread instead of waiting.  After
 // fork() the child starts a new pool on its first call (the parent's threads do not exist
 // there).
@@ -33,6 +34,15 @@ namespace {
 
 constexpr auto spin_time = std::chrono::microseconds(200);
 
+// One loop of tasks, on the caller's stack for the length of its run().
+struct Job {
+    TaskFn fn;
+    void* context;
+    int64_t tasks;
+    int64_t parts;  // threads that may take part, the caller's included
+    std::atomic<int64_t> next{0};
+};
+
 class Pool {
   public:
     explicit Pool(int threads) : threads_(threads < 1 ? 1 : threads) {
@@ -50,30 +60,32 @@ class Pool {
     int threads() const { return threads_; }
 
     void run(int64_t tasks, int64_t parts, TaskFn fn, void* context) {
-        int64_t helpers = std::min<int64_t>({parts, tasks, threads_}) - 1;
-        if (helpers <= 0 || !busy_.try_lock()) {
+        if (!busy_.try_lock()) {  // another Python thread's loop is running: do it here
             fn(context, 0, tasks);
             return;
         }
-        fn_ = fn;
-        context_ = context;
-        tasks_ = tasks;
-        helpers_ = int(helpers);
-        next_.store(0);
-        done_.store(0);
+        Job job{fn, context, tasks, parts};
+        job_.store(&job);
         generation_.fetch_add(1);
         if (sleepers_.load() > 0) {
             std::lock_guard<std::mutex> lock(sleep_mutex_);
             wake_.notify_all();
         }
-        take_tasks();
-        while (done_.load(std::memory_order_acquire) < helpers_) relax();
+        take(job);
+        // Every task is taken: close the job, then wait only for the workers inside it (a
+        // worker that wakes late finds no job and never holds the caller up).
+        job_.store(nullptr);
+        for (int spins = 0; users_.load() != 0; ++spins) {
+            if (spins < 4096) relax();
+            else std::this_thread::yield();
+        }
         busy_.unlock();
     }
 
   private:
-    void take_tasks() {
-        for (int64_t task; (task = next_.fetch_add(1)) < tasks_;) fn_(context_, task, task + 1);
+    static void take(Job& job) {
+        for (int64_t task; (task = job.next.fetch_add(1)) < job.tasks;)
+            job.fn(job.context, task, task + 1);
     }
 
     void work(int index) {
@@ -81,10 +93,11 @@ class Pool {
         while (true) {
             uint64_t now = generation_.load();
             auto start = std::chrono::steady_clock::now();
-            while (now == seen) {
+            for (int spins = 0; now == seen; ++spins) {
                 relax();
                 now = generation_.load();
-                if (now == seen && std::chrono::steady_clock::now() - start > spin_time) {
+                if (now == seen && (spins & 255) == 255 &&
+                    std::chrono::steady_clock::now() - start > spin_time) {
                     std::unique_lock<std::mutex> lock(sleep_mutex_);
                     sleepers_.fetch_add(1);
                     wake_.wait(lock, [&] { return generation_.load() != seen; });
@@ -94,10 +107,10 @@ class Pool {
             }
             seen = now;
             if (stop_.load()) return;
-            if (index <= helpers_) {
-                take_tasks();
-                done_.fetch_add(1, std::memory_order_release);
-            }
+            users_.fetch_add(1);  // before reading the job: run() waits for users_ == 0
+            Job* job = job_.load();
+            if (job != nullptr && index < job->parts) take(*job);
+            users_.fetch_sub(1);
         }
     }
 
@@ -107,13 +120,9 @@ class Pool {
     std::condition_variable wake_;
     std::atomic<uint64_t> generation_{0};
     std::atomic<int> sleepers_{0};
-    std::atomic<int64_t> next_{0};
-    std::atomic<int> done_{0};
+    std::atomic<Job*> job_{nullptr};
+    std::atomic<int> users_{0};
     std::atomic<bool> stop_{false};
-    TaskFn fn_ = nullptr;
-    void* context_ = nullptr;
-    int64_t tasks_ = 0;
-    int helpers_ = 0;
 };
 
 std::mutex pool_mutex;  // guards the pointer, not the pool's work
