@@ -98,10 +98,10 @@ def empty_safe(shape: str) -> Callable[[Callable[..., np.ndarray]], Callable[...
     """An algorithm function that returns zeros of ``spec.<shape>`` when an input is empty."""
     def decorate(function: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         @functools.wraps(function)
-        def wrapper(a: np.ndarray, b: np.ndarray, spec: Any) -> np.ndarray:
+        def wrapper(a: np.ndarray, b: np.ndarray, spec: Any, **options: Any) -> np.ndarray:
             if a.size == 0 or b.size == 0:
                 return np.zeros(getattr(spec, shape), dtype=np.result_type(a, b))
-            return function(a, b, spec)
+            return function(a, b, spec, **options)
         return wrapper
     return decorate
 
