@@ -146,7 +146,7 @@ def test_int64_exact(name: str) -> None:
 def test_winograd_equals_im2col_on_the_same_inputs(output_size, dilation) -> None:
     spec = ConvSpec(2, tuple(n + 2 * d for n, d in zip(output_size, dilation)), 5, (3, 3), 4,
                     (1, 1), dilation, ((1, 0), (0, 2)))
-    m = _winograd.tile_size(spec.output_size)
+    m = _winograd.tile_size(spec.output_size, spec.dilation, spec.batch)
     x, w, dy = _arrays(spec, seed=3)
     for a, b, what in zip(_run(_winograd, spec, x, w, dy), _run(_im2col, spec, x, w, dy),
                           DIRECTIONS):
@@ -174,23 +174,17 @@ def test_auto_uses_the_fast_algorithms_on_their_layers() -> None:
     assert choose(large, f32) is ALGORITHMS["fft"]
 
 
-def test_auto_takes_winograd_only_where_it_pays() -> None:
+def test_auto_takes_winograd_from_four_channels() -> None:
     f32 = np.dtype(np.float32)
-    for size, channels in (((56, 56), 64), ((28, 28), 128), ((14, 14), 256)):
-        big = ConvSpec(16, size, channels, (3, 3), channels, (1, 1), (1, 1), ((1, 1), (1, 1)))
-        assert choose(big, f32) is ALGORITHMS["winograd"], big
-        dilated = replace(big, dilation=(2, 2), padding=((2, 2), (2, 2)))
-        assert choose(dilated, f32) is ALGORITHMS["im2col"], dilated
-    # the training network's 3x3 layers, and ResNet's last: 7x7 tiles are too few
-    for size, c, o in (((14, 14), 16, 32), ((7, 7), 32, 64), ((7, 7), 512, 512)):
-        small = ConvSpec(64, size, c, (3, 3), o, (1, 1), (1, 1), ((1, 1), (1, 1)))
-        assert choose(small, f32) is ALGORITHMS["im2col"], small
-
-
-def test_winograd_tile_size() -> None:
-    assert _winograd.tile_size((2, 2)) == 2  # 16 products of F(2x2) against 36 of F(4x4)
-    assert _winograd.tile_size((8, 8)) == 4
-    assert _winograd.tile_size((56, 56)) == 4
+    for size, c, o in (((56, 56), 64, 64), ((7, 7), 512, 512), ((14, 14), 16, 32),
+                       ((28, 28), 4, 4)):
+        layer = ConvSpec(16, size, c, (3, 3), o, (1, 1), (1, 1), ((1, 1), (1, 1)))
+        assert choose(layer, f32) is ALGORITHMS["winograd"], layer
+        dilated = replace(layer, dilation=(2, 2), padding=((2, 2), (2, 2)))
+        assert choose(dilated, f32) is ALGORITHMS["winograd"], dilated
+    for c, o in ((3, 16), (64, 3)):  # the transforms cost what the multiplies save
+        few = ConvSpec(4, (28, 28), c, (3, 3), o, (1, 1), (1, 1), ((1, 1), (1, 1)))
+        assert choose(few, f32) is ALGORITHMS["direct"], few
 
 
 def test_an_algorithm_asked_for_what_it_cannot_do_raises() -> None:

@@ -11,8 +11,8 @@ Every algorithm is a module with the same four functions over canonical arrays (
 The algorithms (``algorithm=`` names):
 
 * ``im2col``: gather windows into columns, one GEMM; every case, in a bounded workspace;
-* ``winograd``: F(4x4, 3x3) / F(2x2, 3x3), 2-D 3x3 stride-1 ungrouped floats (dilation by
-  phases);
+* ``winograd``: compiled F(2x2 / 4x4 / 6x6, 3x3), 2-D 3x3 stride-1 ungrouped floats (dilation
+  by phases);
 * ``pointwise``: 1x1 kernels without padding as one plain GEMM;
 * ``direct``: compiled register-blocked kernels (float32, float64), every case;
 * ``fft``: products per frequency, ungrouped floats, for large kernels.
@@ -46,9 +46,9 @@ def choose(spec: ConvSpec, dtype: np.dtype) -> ModuleType:
 
     1. a 1x1 kernel without padding: ``pointwise``, one matrix product;
     2. integers (exact in int64), which the compiled kernels do not compute: ``im2col``;
-    3. a 3x3, stride 1, undilated, ungrouped 2-D float convolution with enough channels and
-       pixels for Winograd's 4x fewer multiplies to pay for its transforms
-       (``_WINOGRAD_PAYS``);
+    3. a 3x3, stride 1, ungrouped 2-D float convolution (any dilation) with at least
+       ``_WINOGRAD_CHANNELS`` input and output channels: ``winograd``, 2.25x to 5x fewer
+       multiplies than direct;
     4. a large kernel (at least 49 taps, e.g. 7x7), stride 1, ungrouped, float: ``fft``,
        whose cost does not grow with the kernel;
     5. anything else: ``direct``, the compiled kernels.
@@ -68,20 +68,29 @@ def choose(spec: ConvSpec, dtype: np.dtype) -> ModuleType:
     return _direct
 
 
-#: Where Winograd beats im2col: (at least this many channels, on at least this many output
-#: pixels), any pair that holds, and no dilation (its phases cost more than they save).
-#: Measured on the 2-core machine by ``benchmarks/winograd_vs_im2col.py``: elsewhere the
-#: transforms of small tiles over few channels cost more than the multiplies they save (up to
-#: 6x slower on 7x7 or 14x14 images with 16 to 64 channels).
-_WINOGRAD_PAYS = ((64, 56 * 56), (128, 28 * 28), (256, 14 * 14))
+#: Winograd against direct (``_winograd_pays``), measured in CPU time of one thread by
+#: ``PYTHONPATH=src python benchmarks/winograd_vs_direct.py`` on the suite's, the held-out
+#: and the reported 3x3 stride-1 layers (Zen 3, AVX2, float32; winograd / direct time for
+#: forward, input gradient, weight gradient, at the tile size ``tile_size`` picks):
+#:
+#:     ResNet 3x3 a  16 x 56^2, 64 -> 64        0.44 0.45 0.08   (F6)
+#:     ResNet 3x3 b  16 x 28^2, 128 -> 128      0.33 0.35 0.21   (F4)
+#:     ResNet 3x3 c  16 x 14^2, 256 -> 256      0.45 0.48 0.31   (F2)
+#:     ResNet 3x3 d  16 x 7^2, 512 -> 512       0.69 0.92 0.39   (F2)
+#:     dilated       16 x 56^2, 64 -> 64, d=2   0.41 0.41 0.06   (F6)
+#:     held-out 1/4/8/14, reported 64x64x32 and batch-1: 0.42-0.65, 0.47-0.76, 0.05-0.36
+#:     Keras article 4 x 28^2, 3 -> 2           0.91 0.65 0.51   (about 0.1 ms: noise)
+#:     8 x 56^2, 3 -> 16                        0.96 1.02 0.58
+#:     8 x 56^2, 8 -> 8                         0.69 0.69 0.40
+#:
+#: Winograd wins everywhere from 4 channels on both sides; below, its transforms cost about
+#: what the multiplies save.
+_WINOGRAD_CHANNELS = 4
 
 
 def _winograd_pays(spec: ConvSpec) -> bool:
-    """Whether ``spec`` has enough channels and pixels for Winograd to beat im2col."""
-    channels = min(spec.in_channels, spec.out_channels)
-    pixels = math.prod(spec.output_size)
-    return all(d == 1 for d in spec.dilation) and any(
-        channels >= c and pixels >= p for c, p in _WINOGRAD_PAYS)
+    """Whether ``spec`` has channels enough for Winograd to beat direct."""
+    return min(spec.in_channels, spec.out_channels) >= _WINOGRAD_CHANNELS
 
 
 def resolve(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str) -> ModuleType:

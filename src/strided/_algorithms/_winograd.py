@@ -36,8 +36,8 @@ from fractions import Fraction
 import numpy as np
 
 from .. import _kernels
-from .._spec import ConvSpec
 from .._runtime._workspace import empty_safe
+from .._spec import ConvSpec
 from ._direct import _contiguous, _five, _geometry, _phases
 
 #: Output tile size m -> the finite interpolation points of F(m x m, 3x3) (the point at
@@ -64,15 +64,24 @@ def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
     return None
 
 
-def tile_size(output_size: tuple[int, ...], dilation: tuple[int, ...] = (1, 1)) -> int:
-    """Output tile m of 2, 4 or 6: the one with the fewest products ``tiles * (m + 2)^2``
-    over the output (per phase of a dilation), the smaller m on a tie."""
-    def products(m: int) -> int:
-        tiles = 1
+#: The per-call cost of the transformed kernel U (a*a*C*O values: transformed once, then read
+#: by every block of tiles from L3 or memory) in tiles' worth of products: fitted to
+#: ``benchmarks/winograd_vs_direct.py`` (16 x 7x7 x 512 runs F(2x2) in 0.69 of F(4x4)'s time
+#: where products alone predict 1.78, 16 x 14x14 x 256 in 0.86 where they predict 1.36).
+KERNEL_TILES = 256
+
+
+def tile_size(output_size: tuple[int, ...], dilation: tuple[int, ...] = (1, 1),
+              batch: int = 1) -> int:
+    """Output tile m of 2, 4 or 6 with the least modelled cost ``(m + 2)^2 * (tiles +
+    KERNEL_TILES)``: products per tile, and the kernel's transform and reads per call (tiles
+    counted per phase of a dilation; the smaller m on a tie)."""
+    def cost(m: int) -> int:
+        tiles = batch
         for n, d in zip(output_size, dilation):
             tiles *= sum(-(-len(range(r, n, d)) // m) for r in range(min(d, n)))
-        return tiles * (m + 2) ** 2
-    return min((2, 4, 6), key=products)
+        return (m + 2) ** 2 * (tiles + KERNEL_TILES)
+    return min((2, 4, 6), key=cost)
 
 
 def _forward_into(x: np.ndarray, w: np.ndarray, y: np.ndarray, geometry: np.ndarray, m: int,
@@ -93,7 +102,8 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | Non
     geometry = _geometry(spec.batch, 1, spec.in_channels, spec.out_channels, spec.input_size,
                          spec.output_size, spec.kernel_size, spec.stride, spec.dilation,
                          [lo for lo, _ in spec.padding], relu)
-    _forward_into(x, w, y, geometry, tile or tile_size(spec.output_size, spec.dilation), bias)
+    m = tile or tile_size(spec.output_size, spec.dilation, spec.batch)
+    _forward_into(x, w, y, geometry, m, bias)
     return y
 
 
@@ -108,7 +118,7 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec,
     dx = np.empty(spec.input_shape, dtype=dtype)
     geometry = _geometry(spec.batch, 1, spec.out_channels, spec.in_channels, spec.output_size,
                          spec.input_size, kernel, (1, 1), dilation, pad)
-    m = tile or tile_size(spec.input_size, dilation)
+    m = tile or tile_size(spec.input_size, dilation, spec.batch)
     _forward_into(grad_output.astype(dtype, copy=False), rotated, dx, geometry, m, None)
     return dx
 
@@ -122,7 +132,7 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec,
     geometry = _geometry(spec.batch, 1, spec.in_channels, spec.out_channels, spec.input_size,
                          spec.output_size, spec.kernel_size, spec.stride, spec.dilation,
                          [lo for lo, _ in spec.padding])
-    m = tile or tile_size(spec.output_size, spec.dilation)
+    m = tile or tile_size(spec.output_size, spec.dilation, spec.batch)
     _kernels.winograd_grad_weight(m, _five(_contiguous(x.astype(dtype, copy=False))),
                                   _contiguous(grad_output.astype(dtype, copy=False)), dw,
                                   geometry)
