@@ -10,7 +10,7 @@ what the comparison needs on a shared machine: wall-clock time there is noise.
 
 Run from the repository root::
 
-    PYTHONPATH=src python benchmarks/winograd_vs_direct.py [--repeats 3]
+    PYTHONPATH=src python benchmarks/winograd_vs_direct.py [--repeats 3] [--sets ...]
 """
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ from strided._spec import ConvSpec, make_spec
 from suite import SETS
 
 TILES = (2, 4, 6)
+#: Few-channel layers outside the sets, where the channel threshold of ``choose`` lies.
+FEW_CHANNELS = [
+    ("3 -> 16", 8, 56, 56, 3, 16, 3, 1, 1, 1, 1),
+    ("8 -> 8", 8, 56, 56, 8, 8, 3, 1, 1, 1, 1),
+    ("4 -> 64", 8, 28, 28, 4, 64, 3, 1, 1, 1, 1),
+    ("16 -> 16", 8, 56, 56, 16, 16, 3, 1, 1, 1, 1),
+]
 
 
 def cpu_ms(call: Callable[[], object], repeats: int) -> float:
@@ -51,13 +58,17 @@ def passes(module, spec: ConvSpec, x, w, dy, **options) -> list[Callable[[], obj
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sets", nargs="+", default=[*SETS, "few-channels"],
+                        choices=[*SETS, "few-channels"])
     args = parser.parse_args()
+    sets = {**SETS, "few-channels": FEW_CHANNELS}
     strided.set_num_threads(1)
     rng = np.random.default_rng(0)
     print("layer                 N  side  C->O  d | direct fwd/gin/gw ms | "
           + " | ".join(f"F({m}) / direct fwd gin gw  GFLOP/s" for m in TILES) + " | auto")
     with threadpool_limits(1):
-        for set_name, layers in SETS.items():
+        for set_name in args.sets:
+            layers = sets[set_name]
             for name, n, h, width, cin, cout, k, stride, pad, dilation, groups in layers:
                 if (k, stride, groups) != (3, 1, 1):
                     continue

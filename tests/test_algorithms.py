@@ -236,7 +236,9 @@ def test_a_tiny_workspace_changes_nothing(name: str) -> None:
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=f"{name} {what}")
 
 
-@pytest.mark.parametrize("name", ["im2col", "winograd"])
+# im2col only: the compiled kernels' memory (Winograd's transformed kernel and blocks of
+# tiles) is C++'s, which tracemalloc does not see and the workspace cap does not govern
+@pytest.mark.parametrize("name", ["im2col"])
 def test_scratch_memory_stays_under_the_cap(name: str) -> None:
     spec = ConvSpec(4, (48, 48), 16, (3, 3), 16, (1, 1), (1, 1), ((1, 1), (1, 1)))
     x, w, _ = (a.astype(np.float32) for a in _arrays(spec, seed=5))

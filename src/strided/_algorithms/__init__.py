@@ -73,18 +73,23 @@ def choose(spec: ConvSpec, dtype: np.dtype) -> ModuleType:
 #: and the reported 3x3 stride-1 layers (Zen 3, AVX2, float32; winograd / direct time for
 #: forward, input gradient, weight gradient, at the tile size ``tile_size`` picks):
 #:
-#:     ResNet 3x3 a  16 x 56^2, 64 -> 64        0.44 0.45 0.08   (F6)
-#:     ResNet 3x3 b  16 x 28^2, 128 -> 128      0.33 0.35 0.21   (F4)
-#:     ResNet 3x3 c  16 x 14^2, 256 -> 256      0.45 0.48 0.31   (F2)
-#:     ResNet 3x3 d  16 x 7^2, 512 -> 512       0.69 0.92 0.39   (F2)
-#:     dilated       16 x 56^2, 64 -> 64, d=2   0.41 0.41 0.06   (F6)
-#:     held-out 1/4/8/14, reported 64x64x32 and batch-1: 0.42-0.65, 0.47-0.76, 0.05-0.36
-#:     Keras article 4 x 28^2, 3 -> 2           0.91 0.65 0.51   (about 0.1 ms: noise)
-#:     8 x 56^2, 3 -> 16                        0.96 1.02 0.58
-#:     8 x 56^2, 8 -> 8                         0.69 0.69 0.40
+#:     ResNet 3x3 a  16 x 56^2, 64 -> 64        0.53 0.60 0.08   (F6)
+#:     ResNet 3x3 b  16 x 28^2, 128 -> 128      0.40 0.39 0.10   (F4)
+#:     ResNet 3x3 c  16 x 14^2, 256 -> 256      0.37 0.49 0.24   (F2)
+#:     ResNet 3x3 d  16 x 7^2, 512 -> 512       0.48 0.68 0.72   (F2)
+#:     dilated       16 x 56^2, 64 -> 64, d=2   0.50 0.43 0.06   (F6)
+#:     held-out 1, 4, 8, 14                     0.39-0.99 0.46-0.91 0.06-0.34
+#:     reported 64x64x32 and batch-1 3x3        0.63-0.72 0.56-0.91 0.31-0.56
+#:     Keras article 4 x 28^2, 3 -> 2           0.71 0.74 1.29   (F2; about 0.1 ms)
+#:     few channels: 8 x 56^2, 3 -> 16          1.23 1.03 1.29   (F4)
+#:                   8 x 56^2, 8 -> 8           0.82 0.66 0.52   (F4)
+#:                   8 x 28^2, 4 -> 64          0.62 0.82 0.33   (F4)
+#:                   8 x 56^2, 16 -> 16         0.59 0.72 0.61   (F4)
 #:
-#: Winograd wins everywhere from 4 channels on both sides; below, its transforms cost about
-#: what the multiplies save.
+#: (benchmarks/results/winograd_vs_direct.txt; the shared machine moves single cells by up to
+#: 40 % between runs, but no layer from 4 channels on came out above 1 at its tile size.)
+#: Winograd wins everywhere from 4 channels on both sides; below, its transforms cost more
+#: than the multiplies save.
 _WINOGRAD_CHANNELS = 4
 
 
