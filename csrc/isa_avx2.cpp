@@ -17,5 +17,5 @@ constexpr int DW_PIXELS = 6;
 
 const Level level_avx2 = {"avx2", avx2::kernels<float>(), avx2::kernels<double>()};
 const WinogradLevel winograd_avx2 = {"avx2", avx2::winograd_kernels<float>(),
-                                        avx2::winograd_kernels<double>()};
+                                     avx2::winograd_kernels<double>()};
 }  // namespace strided

@@ -17,5 +17,5 @@ constexpr int DW_PIXELS = 12;
 
 const Level level_avx512 = {"avx512", avx512::kernels<float>(), avx512::kernels<double>()};
 const WinogradLevel winograd_avx512 = {"avx512", avx512::winograd_kernels<float>(),
-                                        avx512::winograd_kernels<double>()};
+                                       avx512::winograd_kernels<double>()};
 }  // namespace strided

@@ -16,5 +16,5 @@ constexpr int DW_PIXELS = 4;
 
 const Level level_portable = {"portable", portable::kernels<float>(), portable::kernels<double>()};
 const WinogradLevel winograd_portable = {"portable", portable::winograd_kernels<float>(),
-                                        portable::winograd_kernels<double>()};
+                                         portable::winograd_kernels<double>()};
 }  // namespace strided
