@@ -2,6 +2,7 @@
 // Compiled with -mavx2 -mfma (setup.py); called only where the CPU has both.
 #include "kernels.hpp"
 #include "simd.hpp"
+#include "winograd.hpp"
 
 namespace strided {
 namespace avx2 {
@@ -11,7 +12,10 @@ constexpr int FWD_PIXELS_1 = 12, FWD_PIXELS_2 = 6;
 constexpr int GW_CHANNELS_1 = 12, GW_CHANNELS_2 = 6;
 constexpr int DW_PIXELS = 6;
 #include "conv.inc"
+#include "winograd.inc"
 }  // namespace avx2
 
 const Level level_avx2 = {"avx2", avx2::kernels<float>(), avx2::kernels<double>()};
+const WinogradLevel winograd_avx2 = {"avx2", avx2::winograd_kernels<float>(),
+                                     avx2::winograd_kernels<double>()};
 }  // namespace strided

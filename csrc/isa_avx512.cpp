@@ -2,6 +2,7 @@
 // Compiled with -mavx512f -mfma (setup.py); called only where the CPU and OS support it.
 #include "kernels.hpp"
 #include "simd.hpp"
+#include "winograd.hpp"
 
 namespace strided {
 namespace avx512 {
@@ -11,7 +12,10 @@ constexpr int FWD_PIXELS_1 = 24, FWD_PIXELS_2 = 12;
 constexpr int GW_CHANNELS_1 = 24, GW_CHANNELS_2 = 12;
 constexpr int DW_PIXELS = 12;
 #include "conv.inc"
+#include "winograd.inc"
 }  // namespace avx512
 
 const Level level_avx512 = {"avx512", avx512::kernels<float>(), avx512::kernels<double>()};
+const WinogradLevel winograd_avx512 = {"avx512", avx512::winograd_kernels<float>(),
+                                       avx512::winograd_kernels<double>()};
 }  // namespace strided

@@ -1,6 +1,7 @@
 // The portable level: plain loops over 16-byte lane arrays, for any 64-bit CPU.
 #include "kernels.hpp"
 #include "simd.hpp"
+#include "winograd.hpp"
 
 namespace strided {
 namespace portable {
@@ -10,7 +11,10 @@ constexpr int FWD_PIXELS_1 = 4, FWD_PIXELS_2 = 4;
 constexpr int GW_CHANNELS_1 = 4, GW_CHANNELS_2 = 4;
 constexpr int DW_PIXELS = 4;
 #include "conv.inc"
+#include "winograd.inc"
 }  // namespace portable
 
 const Level level_portable = {"portable", portable::kernels<float>(), portable::kernels<double>()};
+const WinogradLevel winograd_portable = {"portable", portable::winograd_kernels<float>(),
+                                         portable::winograd_kernels<double>()};
 }  // namespace strided

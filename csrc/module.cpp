@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels.hpp"
+#include "winograd.hpp"
 
 using strided::Geometry;
 using strided::Level;
@@ -387,6 +388,116 @@ PyObject* py_transpose(PyObject*, PyObject* args) {
     Py_RETURN_NONE;
 }
 
+// ---- Winograd (csrc/winograd.inc): the level of the same name as the active one.
+const strided::WinogradLevel* winograd_active() {
+#if defined(STRIDED_X86)
+    if (active == &strided::level_avx512) return &strided::winograd_avx512;
+    if (active == &strided::level_avx2) return &strided::winograd_avx2;
+#endif
+    return &strided::winograd_portable;
+}
+
+bool check_winograd(const Geometry& g, long long m) {
+    if (m != 2 && m != 4 && m != 6) return fail("_kernels: Winograd tiles are 2, 4 or 6");
+    if (g.groups != 1 || g.in[0] != 1 || g.out[0] != 1 || g.kernel[0] != 1 ||
+        g.kernel[1] != 3 || g.kernel[2] != 3 || g.stride[1] != 1 || g.stride[2] != 1)
+        return fail("_kernels: Winograd needs a 2-D 3x3 stride-1 ungrouped geometry");
+    return true;
+}
+
+// winograd_forward(m, x, w (3, 3, C, O), bias or None, y, geometry)
+PyObject* py_winograd_forward(PyObject*, PyObject* args) {
+    PyObject *x_obj, *w_obj, *b_obj, *y_obj, *g_obj;
+    long long m;
+    if (!PyArg_ParseTuple(args, "LOOOOO", &m, &x_obj, &w_obj, &b_obj, &y_obj, &g_obj))
+        return nullptr;
+    Geometry g;
+    Buffer x, w, b, y;
+    if (!read_geometry(g_obj, &g) || !check_winograd(g, m) || !x.get(x_obj, "x", false) ||
+        !w.get(w_obj, "w", false) || !y.get(y_obj, "y", true))
+        return nullptr;
+    char kind = x.kind();
+    if (!check_input(x, g, g.cg, kind, "x") || !check_plain(w, 9 * g.cg * g.og, kind, "w") ||
+        !check_output(y, &g, g.og, kind, "y"))
+        return nullptr;
+    bool has_bias = b_obj != Py_None;
+    if (has_bias && (!b.get(b_obj, "bias", false) || !check_plain(b, g.og, kind, "bias")))
+        return nullptr;
+    const strided::WinogradLevel* level = winograd_active();
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        level->f32.forward(g, int(m), static_cast<const float*>(x.view.buf),
+                           static_cast<const float*>(w.view.buf),
+                           has_bias ? static_cast<const float*>(b.view.buf) : nullptr,
+                           static_cast<float*>(y.view.buf));
+    else
+        level->f64.forward(g, int(m), static_cast<const double*>(x.view.buf),
+                           static_cast<const double*>(w.view.buf),
+                           has_bias ? static_cast<const double*>(b.view.buf) : nullptr,
+                           static_cast<double*>(y.view.buf));
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+// winograd_grad_weight(m, x, dy, dw (3, 3, C, O), geometry)
+PyObject* py_winograd_grad_weight(PyObject*, PyObject* args) {
+    PyObject *x_obj, *dy_obj, *dw_obj, *g_obj;
+    long long m;
+    if (!PyArg_ParseTuple(args, "LOOOO", &m, &x_obj, &dy_obj, &dw_obj, &g_obj)) return nullptr;
+    Geometry g;
+    Buffer x, dy, dw;
+    if (!read_geometry(g_obj, &g) || !check_winograd(g, m) || !x.get(x_obj, "x", false) ||
+        !dy.get(dy_obj, "dy", false) || !dw.get(dw_obj, "dw", true))
+        return nullptr;
+    char kind = x.kind();
+    if (!check_input(x, g, g.cg, kind, "x") ||
+        !check_plain(dy, g.rows() * g.out[2] * g.og, kind, "dy") ||
+        !check_plain(dw, 9 * g.cg * g.og, kind, "dw"))
+        return nullptr;
+    const strided::WinogradLevel* level = winograd_active();
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        level->f32.grad_weight(g, int(m), static_cast<const float*>(x.view.buf),
+                               static_cast<const float*>(dy.view.buf),
+                               static_cast<float*>(dw.view.buf));
+    else
+        level->f64.grad_weight(g, int(m), static_cast<const double*>(x.view.buf),
+                               static_cast<const double*>(dy.view.buf),
+                               static_cast<double*>(dw.view.buf));
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+// winograd_transform(kind, m, src (count, p, p, ch), dst (count, q, q, ch)): one of the tile
+// transforms of csrc/winograd.hpp, for the tests.
+PyObject* py_winograd_transform(PyObject*, PyObject* args) {
+    PyObject *src_obj, *dst_obj;
+    int kind;
+    long long m;
+    if (!PyArg_ParseTuple(args, "iLOO", &kind, &m, &src_obj, &dst_obj)) return nullptr;
+    if ((m != 2 && m != 4 && m != 6) || kind < 0 || kind > 4)
+        return fail("_kernels: winograd_transform needs kind 0 to 4 and m 2, 4 or 6"), nullptr;
+    Buffer src, dst;
+    if (!src.get(src_obj, "src", false) || !dst.get(dst_obj, "dst", true)) return nullptr;
+    const int64_t a = m + 2, sides[5][2] = {{a, a}, {3, a}, {a, m}, {m, a}, {a, 3}};
+    const int64_t p = sides[kind][0], q = sides[kind][1];
+    const Py_buffer &s = src.view, &d = dst.view;
+    char k = src.kind();
+    if (k == 0 || s.ndim != 4 || !src.c_contiguous() || s.shape[1] != p || s.shape[2] != p)
+        return fail("_kernels: winograd_transform's src must be (count, p, p, channels)"), nullptr;
+    if (!check_plain(dst, s.shape[0] * q * q * s.shape[3], k, "dst")) return nullptr;
+    const strided::WinogradLevel* level = winograd_active();
+    Py_BEGIN_ALLOW_THREADS
+    if (k == 'f')
+        level->f32.transform(kind, int(m), s.shape[0], s.shape[3],
+                             static_cast<const float*>(s.buf), static_cast<float*>(d.buf));
+    else
+        level->f64.transform(kind, int(m), s.shape[0], s.shape[3],
+                             static_cast<const double*>(s.buf), static_cast<double*>(d.buf));
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 PyMethodDef methods[] = {
     {"levels", py_levels, METH_NOARGS, "levels() -> the instruction-set levels this CPU runs, best first"},
     {"level", py_level, METH_NOARGS, "level() -> the level in use"},
@@ -400,6 +511,9 @@ PyMethodDef methods[] = {
     {"plane_forward", py_plane_forward, METH_VARARGS, "plane_forward(x, w, bias, y, geometry)"},
     {"plane_grad_weight", py_plane_grad_weight, METH_VARARGS, "plane_grad_weight(x, dy, dw, geometry)"},
     {"transpose", py_transpose, METH_VARARGS, "transpose(src, dst, threads): dst[n, q, p] = src[n, p, q]"},
+    {"winograd_forward", py_winograd_forward, METH_VARARGS, "winograd_forward(m, x, w, bias, y, geometry)"},
+    {"winograd_grad_weight", py_winograd_grad_weight, METH_VARARGS, "winograd_grad_weight(m, x, dy, dw, geometry)"},
+    {"winograd_transform", py_winograd_transform, METH_VARARGS, "winograd_transform(kind, m, src, dst)"},
     {nullptr, nullptr, 0, nullptr},
 };
 

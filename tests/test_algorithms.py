@@ -146,7 +146,7 @@ def test_int64_exact(name: str) -> None:
 def test_winograd_equals_im2col_on_the_same_inputs(output_size, dilation) -> None:
     spec = ConvSpec(2, tuple(n + 2 * d for n, d in zip(output_size, dilation)), 5, (3, 3), 4,
                     (1, 1), dilation, ((1, 0), (0, 2)))
-    m = _winograd.tile_size(spec.output_size)
+    m = _winograd.tile_size(spec.output_size, spec.dilation, spec.batch)
     x, w, dy = _arrays(spec, seed=3)
     for a, b, what in zip(_run(_winograd, spec, x, w, dy), _run(_im2col, spec, x, w, dy),
                           DIRECTIONS):
@@ -165,7 +165,6 @@ def test_auto_follows_the_measured_rule() -> None:
     """``choose``'s seven rules, one case each (the measurements are in its docstring)."""
     f32, i64 = np.dtype(np.float32), np.dtype(np.int64)
     resnet = ConvSpec(16, (14, 14), 256, (3, 3), 256, (1, 1), (1, 1), ((1, 1), (1, 1)))
-    narrow = ConvSpec(16, (56, 56), 64, (3, 3), 64, (1, 1), (1, 1), ((1, 1), (1, 1)))
     depthwise = ConvSpec(2, (8, 8), 16, (3, 3), 16, (1, 1), (1, 1), ((1, 1), (1, 1)), 16)
     pointwise = ConvSpec(2, (8, 8), 16, (1, 1), 32, (1, 1), (1, 1), ((0, 0), (0, 0)))
     first = ConvSpec(8, (28, 28), 3, (5, 5), 16, (2, 2), (1, 1), ((2, 2), (2, 2)))
@@ -179,19 +178,23 @@ def test_auto_follows_the_measured_rule() -> None:
     assert choose(plane, f32) is ALGORITHMS["fft"]
     assert choose(small_plane, f32) is ALGORITHMS["direct"]
     assert choose(resnet, f32, "grad_weight") is ALGORITHMS["winograd"]
-    assert choose(narrow, f32) is ALGORITHMS["direct"]
-    assert choose(replace(resnet, dilation=(2, 2), padding=((2, 2), (2, 2))), f32) \
-        is ALGORITHMS["direct"]
     assert choose(large, f32) is ALGORITHMS["fft"]
     assert choose(first, f32, "grad_input") is ALGORITHMS["im2col"]
     assert choose(first, f32) is ALGORITHMS["direct"]
     assert choose(depthwise, f32, "grad_input") is ALGORITHMS["direct"]
 
 
-def test_winograd_tile_size() -> None:
-    assert _winograd.tile_size((2, 2)) == 2  # 16 products of F(2x2) against 36 of F(4x4)
-    assert _winograd.tile_size((8, 8)) == 4
-    assert _winograd.tile_size((56, 56)) == 4
+def test_auto_takes_winograd_from_four_channels() -> None:
+    f32 = np.dtype(np.float32)
+    for size, c, o in (((56, 56), 64, 64), ((7, 7), 512, 512), ((14, 14), 16, 32),
+                       ((28, 28), 4, 4)):
+        layer = ConvSpec(16, size, c, (3, 3), o, (1, 1), (1, 1), ((1, 1), (1, 1)))
+        assert choose(layer, f32) is ALGORITHMS["winograd"], layer
+        dilated = replace(layer, dilation=(2, 2), padding=((2, 2), (2, 2)))
+        assert choose(dilated, f32) is ALGORITHMS["winograd"], dilated
+    for c, o in ((3, 16), (64, 3)):  # the transforms cost what the multiplies save
+        few = ConvSpec(4, (28, 28), c, (3, 3), o, (1, 1), (1, 1), ((1, 1), (1, 1)))
+        assert choose(few, f32) is ALGORITHMS["direct"], few
 
 
 def test_an_algorithm_asked_for_what_it_cannot_do_raises() -> None:
@@ -243,7 +246,9 @@ def test_a_tiny_workspace_changes_nothing(name: str) -> None:
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=f"{name} {what}")
 
 
-@pytest.mark.parametrize("name", ["im2col", "winograd"])
+# im2col only: the compiled kernels' memory (Winograd's transformed kernel and blocks of
+# tiles) is C++'s, which tracemalloc does not see and the workspace cap does not govern
+@pytest.mark.parametrize("name", ["im2col"])
 def test_scratch_memory_stays_under_the_cap(name: str) -> None:
     spec = ConvSpec(4, (48, 48), 16, (3, 3), 16, (1, 1), (1, 1), ((1, 1), (1, 1)))
     x, w, _ = (a.astype(np.float32) for a in _arrays(spec, seed=5))

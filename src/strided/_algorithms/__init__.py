@@ -11,8 +11,8 @@ Every algorithm is a module with the same four functions over canonical arrays (
 The algorithms (``algorithm=`` names):
 
 * ``im2col``: gather windows into columns, one GEMM; every case, in a bounded workspace;
-* ``winograd``: F(4x4, 3x3) / F(2x2, 3x3), 2-D 3x3 stride-1 ungrouped floats (dilation by
-  phases);
+* ``winograd``: compiled F(2x2 / 4x4 / 6x6, 3x3), 2-D 3x3 stride-1 ungrouped floats (dilation
+  by phases);
 * ``pointwise``: 1x1 kernels without padding as one plain GEMM;
 * ``direct``: compiled register-blocked kernels (float32, float64), every case;
 * ``fft``: products per frequency, ungrouped floats, for large kernels.
@@ -67,8 +67,9 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") ->
        than 4 input channels) as ``pointwise``'s one BLAS product, the rest ``direct``;
     3. a single input and output channel (an image filter) with at least 576 taps (24x24),
        stride 1: ``fft``, whose cost does not grow with the kernel;
-    4. a 3x3, stride 1, undilated, ungrouped 2-D convolution with at least 128 input and
-       output channels: ``winograd``, whose 4x fewer multiplies pay for its transforms there;
+    4. a 3x3, stride 1, ungrouped 2-D convolution (any dilation) with at least
+       ``_WINOGRAD_CHANNELS`` input and output channels: ``winograd``, 2.25x to 5x fewer
+       multiplies than direct (measurements beside ``_WINOGRAD_CHANNELS``);
     5. at least 169 taps (13x13), stride 1, ungrouped: ``fft``;
     6. the input gradient with fewer than 4 input channels per group (not depthwise): the
        kernels' lanes run over the input channels there, so ``im2col``'s products pay;
@@ -78,10 +79,9 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") ->
     suite's 14 layers; the held-out layers were not used) on the 2-core AMD EPYC (Zen 3,
     AVX2): ``direct`` is fastest or within 10 % on every layer but these; single-channel
     filters cross over to FFT between 21x21 and 31x31 on 128 to 2048 pixels a side (e.g. at
-    512x512: 21x21 11.9 ms direct, 16.4 fft; 31x31 27.9 against 18.6); NumPy's Winograd beats
-    ``direct`` from 128 channels (28x28x128: 50 against 75 ms, 7x7x512: 39 against 79) and
-    loses at 64 (56x56x64: 87 against 49); the 11x11 16-channel layer ties with FFT (16.6
-    against 18.4); 1x1 weight gradients are BLAS's (28 against 57 ms).
+    512x512: 21x21 11.9 ms direct, 16.4 fft; 31x31 27.9 against 18.6); the 11x11 16-channel
+    layer ties with FFT (16.6 against 18.4); 1x1 weight gradients are BLAS's (28 against 57
+    ms).
 
     Accuracy: every algorithm but ``fft`` sums each output's products directly, accurate to
     the output's own size (in float64 about 1e-15 relative).  ``fft`` rounds like a sum over
@@ -105,14 +105,43 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") ->
     fft = _fft.supports(spec, dtype) is None and all(s == 1 for s in spec.stride)
     if spec.in_channels == spec.out_channels == 1:
         return _fft if fft and taps >= 576 else _direct
-    if (_winograd.supports(spec, dtype) is None and all(d == 1 for d in spec.dilation)
-            and min(spec.in_channels, spec.out_channels) >= 128):
+    if _winograd.supports(spec, dtype) is None and _winograd_pays(spec):
         return _winograd
     if fft and taps >= 169:
         return _fft
     if direction == "grad_input" and cg < 4 and not (cg == 1 and spec.groups > 1):
         return _im2col
     return _direct
+
+
+#: Winograd against direct (``_winograd_pays``), measured in CPU time of one thread by
+#: ``PYTHONPATH=src python benchmarks/winograd_vs_direct.py`` on the suite's, the held-out
+#: and the reported 3x3 stride-1 layers (Zen 3, AVX2, float32; winograd / direct time for
+#: forward, input gradient, weight gradient, at the tile size ``tile_size`` picks):
+#:
+#:     ResNet 3x3 a  16 x 56^2, 64 -> 64        0.53 0.60 0.08   (F6)
+#:     ResNet 3x3 b  16 x 28^2, 128 -> 128      0.40 0.39 0.10   (F4)
+#:     ResNet 3x3 c  16 x 14^2, 256 -> 256      0.37 0.49 0.24   (F2)
+#:     ResNet 3x3 d  16 x 7^2, 512 -> 512       0.48 0.68 0.72   (F2)
+#:     dilated       16 x 56^2, 64 -> 64, d=2   0.50 0.43 0.06   (F6)
+#:     held-out 1, 4, 8, 14                     0.39-0.99 0.46-0.91 0.06-0.34
+#:     reported 64x64x32 and batch-1 3x3        0.63-0.72 0.56-0.91 0.31-0.56
+#:     Keras article 4 x 28^2, 3 -> 2           0.71 0.74 1.29   (F2; about 0.1 ms)
+#:     few channels: 8 x 56^2, 3 -> 16          1.23 1.03 1.29   (F4)
+#:                   8 x 56^2, 8 -> 8           0.82 0.66 0.52   (F4)
+#:                   8 x 28^2, 4 -> 64          0.62 0.82 0.33   (F4)
+#:                   8 x 56^2, 16 -> 16         0.59 0.72 0.61   (F4)
+#:
+#: (benchmarks/results/winograd_vs_direct.txt; the shared machine moves single cells by up to
+#: 40 % between runs, but no layer from 4 channels on came out above 1 at its tile size.)
+#: Winograd wins everywhere from 4 channels on both sides; below, its transforms cost more
+#: than the multiplies save.
+_WINOGRAD_CHANNELS = 4
+
+
+def _winograd_pays(spec: ConvSpec) -> bool:
+    """Whether ``spec`` has channels enough for Winograd to beat direct."""
+    return min(spec.in_channels, spec.out_channels) >= _WINOGRAD_CHANNELS
 
 
 def resolve(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str,

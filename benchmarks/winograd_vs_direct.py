@@ -1,0 +1,97 @@
+"""Where Winograd beats the direct kernels: the 3x3 stride-1 layers of the benchmark sets.
+
+For each ungrouped 3x3 stride-1 layer of ``suite.SUITE``, ``HELD_OUT`` and ``REPORTED``,
+prints the CPU time (one thread, ``time.process_time``, the least of ``--repeats``) of the
+forward pass, input gradient and weight gradient with ``algorithm="direct"`` and with
+Winograd at each tile size F(2x2), F(4x4), F(6x6), float32, and each Winograd variant's
+direct-equivalent GFLOP/s (2 * direct's multiply-adds / time).  One thread's CPU time is
+what the comparison needs on a shared machine: wall-clock time there is noise.
+``strided._algorithms._WINOGRAD_CHANNELS`` and ``_winograd.KERNEL_TILES`` are read off it.
+
+Run from the repository root::
+
+    PYTHONPATH=src python benchmarks/winograd_vs_direct.py [--repeats 3] [--sets ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import strided
+from strided._algorithms import _direct, _winograd, choose
+from strided._spec import ConvSpec, make_spec
+from suite import SETS
+
+TILES = (2, 4, 6)
+#: Few-channel layers outside the sets, where the channel threshold of ``choose`` lies.
+FEW_CHANNELS = [
+    ("3 -> 16", 8, 56, 56, 3, 16, 3, 1, 1, 1, 1),
+    ("8 -> 8", 8, 56, 56, 8, 8, 3, 1, 1, 1, 1),
+    ("4 -> 64", 8, 28, 28, 4, 64, 3, 1, 1, 1, 1),
+    ("16 -> 16", 8, 56, 56, 16, 16, 3, 1, 1, 1, 1),
+]
+
+
+def cpu_ms(call: Callable[[], object], repeats: int) -> float:
+    """The least CPU time of ``repeats`` calls after one warm-up call, in ms."""
+    call()
+    best = math.inf
+    for _ in range(repeats):
+        start = time.process_time()
+        call()
+        best = min(best, time.process_time() - start)
+    return 1e3 * best
+
+
+def passes(module, spec: ConvSpec, x, w, dy, **options) -> list[Callable[[], object]]:
+    return [lambda: module.forward(x, w, spec, **options),
+            lambda: module.grad_input(dy, w, spec, **options),
+            lambda: module.grad_weight(x, dy, spec, **options)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sets", nargs="+", default=[*SETS, "few-channels"],
+                        choices=[*SETS, "few-channels"])
+    args = parser.parse_args()
+    sets = {**SETS, "few-channels": FEW_CHANNELS}
+    strided.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    print("layer                 N  side  C->O  d | direct fwd/gin/gw ms | "
+          + " | ".join(f"F({m}) / direct fwd gin gw  GFLOP/s" for m in TILES) + " | auto")
+    with threadpool_limits(1):
+        for set_name in args.sets:
+            layers = sets[set_name]
+            for name, n, h, width, cin, cout, k, stride, pad, dilation, groups in layers:
+                if (k, stride, groups) != (3, 1, 1):
+                    continue
+                spec = make_spec("bench", (n, h, width, cin), (3, 3, cin, cout), rank=2,
+                                 padding=pad, dilation=dilation)
+                x = rng.standard_normal(spec.input_shape, dtype=np.float32)
+                w = (rng.standard_normal(spec.weight_shape) / (3 * math.sqrt(cin))
+                     ).astype(np.float32)
+                dy = rng.standard_normal(spec.output_shape, dtype=np.float32)
+                flops = 2 * math.prod(spec.output_shape) * 9 * cin
+                direct = [cpu_ms(c, args.repeats) for c in passes(_direct, spec, x, w, dy)]
+                cells = []
+                for m in TILES:
+                    ms = [cpu_ms(c, args.repeats)
+                          for c in passes(_winograd, spec, x, w, dy, tile=m)]
+                    ratios = " ".join(f"{t / d:4.2f}" for t, d in zip(ms, direct))
+                    rates = "/".join(f"{flops / t / 1e6:3.0f}" for t in ms)
+                    cells.append(f"{ratios}  {rates}")
+                auto = choose(spec, np.dtype(np.float32)).__name__.split("._")[-1]
+                print(f"{name[:18]:18s} {n:4d} {h:4d} {cin:3d}->{cout:3d} {dilation} | "
+                      + " ".join(f"{t:6.1f}" for t in direct) + " | " + " | ".join(cells)
+                      + f" | {auto} ({set_name})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
