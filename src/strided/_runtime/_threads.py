@@ -85,6 +85,16 @@ def set_num_threads(threads: int) -> None:
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 
+
+def _forget_pool_in_child() -> None:
+    """After fork the parent's pool threads do not exist in the child: start a new pool."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
 #: Below this many elements a split costs more than it saves: handing work to another thread
 #: costs about 70 us here, the time one core takes to stream a megabyte.
 _MIN_SPLIT = 1 << 18
