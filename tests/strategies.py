@@ -14,7 +14,9 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
+import oracle
 import strided
+from strided._spec import ConvSpec
 
 #: Each algorithm's tolerance against PyTorch's float64, by dtype: float64 elementwise, as
 #: ``|got - want| <= tol * (|want| + max(1, max |want|))``; float32 as the relative L2 error of
@@ -120,3 +122,27 @@ def configs(draw, ranks=(1, 2, 3), modes=("zeros", "reflect", "replicate", "circ
             assume(max(lo, hi) <= n)
     return Config(rank, draw(st.integers(*batch)), in_channels, out_channels, g, size,
                   kernel, stride, dilation, padding, pairs, mode)
+
+
+def canonical_oracle(spec: ConvSpec, x: np.ndarray, w: np.ndarray, dy: np.ndarray):
+    """(y, dx, dw) of PyTorch in float64, in the canonical channels-last layouts."""
+    r = spec.rank
+    first, last = (0, r + 1, *range(1, r + 1)), (0, *range(2, r + 2), 1)
+    c = np.ascontiguousarray
+    y, dx, dw, _ = oracle.conv(c(x.transpose(first)), c(w.transpose(r + 1, r, *range(r))),
+                               stride=spec.stride, dilation=spec.dilation, groups=spec.groups,
+                               padding=spec.padding, grad_output=c(dy.transpose(first)))
+    return y.transpose(last), dx.transpose(last), dw.transpose(*range(2, r + 2), 1, 0)
+
+
+def run_all(module, spec: ConvSpec, x, w, dy):
+    """An algorithm module's (forward, grad_input, grad_weight) on canonical arrays."""
+    return (module.forward(x, w, spec), module.grad_input(dy, w, spec),
+            module.grad_weight(x, dy, spec))
+
+
+def canonical_arrays(spec: ConvSpec, seed: int = 0):
+    """Standard normal x (N, *S, C), w (*K, C/g, O) and dy (N, *OS, O) in float64."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape),
+            rng.standard_normal(spec.output_shape))

@@ -19,9 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import oracle
 import strided
 from strategies import assert_close
+from strategies import canonical_arrays as _arrays
+from strategies import canonical_oracle as _oracle
+from strategies import run_all as _run
 from strided import _core
 from strided._algorithms import ALGORITHMS, _fft, _im2col, _winograd, choose, resolve
 from strided._runtime import _workspace
@@ -61,28 +63,6 @@ def specs(draw, algorithm: str | None = None) -> ConvSpec:
                                        zip(spec.padding, spec.effective_kernel_size)),
                                  spec.input_size)
     return spec
-
-
-def _oracle(spec: ConvSpec, x: np.ndarray, w: np.ndarray, dy: np.ndarray):
-    """(y, dx, dw) of PyTorch in float64, in the canonical channels-last layouts."""
-    r = spec.rank
-    first, last = (0, r + 1, *range(1, r + 1)), (0, *range(2, r + 2), 1)
-    c = np.ascontiguousarray
-    y, dx, dw, _ = oracle.conv(c(x.transpose(first)), c(w.transpose(r + 1, r, *range(r))),
-                               stride=spec.stride, dilation=spec.dilation, groups=spec.groups,
-                               padding=spec.padding, grad_output=c(dy.transpose(first)))
-    return y.transpose(last), dx.transpose(last), dw.transpose(*range(2, r + 2), 1, 0)
-
-
-def _run(module, spec: ConvSpec, x, w, dy):
-    return (module.forward(x, w, spec), module.grad_input(dy, w, spec),
-            module.grad_weight(x, dy, spec))
-
-
-def _arrays(spec: ConvSpec, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    return (rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape),
-            rng.standard_normal(spec.output_shape))
 
 
 @pytest.mark.parametrize("name", list(ALGORITHMS))
