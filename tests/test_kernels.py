@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 
 import oracle
 import strided
-from conftest import LEVELS
 from strategies import assert_close, canonical_arrays, canonical_oracle, run_all
 from strided import functional as F
 from strided import grad as G
@@ -34,6 +33,7 @@ from strided._runtime import _threads, _workspace
 from strided._spec import ConvSpec, make_spec
 
 SRC = Path(strided.__file__).resolve().parents[1]
+LEVELS = _levels.available()
 
 #: The compiled kernels split a call over threads from this many multiply-adds per extra
 #: thread (``parts_for`` in csrc/conv.inc); the Python runtime from this many elements
@@ -118,7 +118,7 @@ def large_specs(draw, name: str) -> ConvSpec:
 
 
 @pytest.mark.parametrize("name", list(ALGORITHMS))
-@settings(max_examples=6)
+@settings(max_examples=4)
 @given(data=st.data())
 def test_threaded_paths_match_the_oracle(runs, name: str, data) -> None:
     """Draws that split over threads in the kernels and in Python, with 2 and 3 threads, at
