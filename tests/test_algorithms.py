@@ -1,8 +1,9 @@
 """Every algorithm against the PyTorch float64 oracle, on the configurations it claims.
 
-Each algorithm runs over the same hypothesis-drawn configurations, restricted to what its
-``supports`` accepts; only the tolerance differs by dtype: float64 tight, float32 within a
-relative L2 error of 1e-5 of the float64 oracle, int64 exact.  Also: Winograd against im2col on
+Each algorithm runs over the same hypothesis-drawn configurations, drawn only where its
+``supports`` accepts them and run on every draw (the ``runs`` fixture counts), under every
+instruction-set level of the compiled kernels (the ``level`` fixture); the tolerances, per
+algorithm and dtype, are ``strategies.TOLERANCES``; int64 exact.  Also: Winograd against im2col on
 the same inputs, the "auto" rule never choosing an algorithm that refuses, the refusal message,
 and the workspace cap.
 """
@@ -18,10 +19,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import oracle
 import strided
+from strategies import assert_close
+from strategies import canonical_arrays as _arrays
+from strategies import canonical_oracle as _oracle
+from strategies import run_all as _run
 from strided import _core
-from strided._algorithms import ALGORITHMS, _im2col, _winograd, choose, resolve
+from strided._algorithms import ALGORITHMS, _fft, _im2col, _winograd, choose, resolve
 from strided._runtime import _workspace
 from strided._spec import ConvSpec, check_kernel_fits
 
@@ -61,41 +65,19 @@ def specs(draw, algorithm: str | None = None) -> ConvSpec:
     return spec
 
 
-def _oracle(spec: ConvSpec, x: np.ndarray, w: np.ndarray, dy: np.ndarray):
-    """(y, dx, dw) of PyTorch in float64, in the canonical channels-last layouts."""
-    r = spec.rank
-    first, last = (0, r + 1, *range(1, r + 1)), (0, *range(2, r + 2), 1)
-    c = np.ascontiguousarray
-    y, dx, dw, _ = oracle.conv(c(x.transpose(first)), c(w.transpose(r + 1, r, *range(r))),
-                               stride=spec.stride, dilation=spec.dilation, groups=spec.groups,
-                               padding=spec.padding, grad_output=c(dy.transpose(first)))
-    return y.transpose(last), dx.transpose(last), dw.transpose(*range(2, r + 2), 1, 0)
-
-
-def _run(module, spec: ConvSpec, x, w, dy):
-    return (module.forward(x, w, spec), module.grad_input(dy, w, spec),
-            module.grad_weight(x, dy, spec))
-
-
-def _arrays(spec: ConvSpec, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    return (rng.standard_normal(spec.input_shape), rng.standard_normal(spec.weight_shape),
-            rng.standard_normal(spec.output_shape))
-
-
 @pytest.mark.parametrize("name", list(ALGORITHMS))
 @settings(max_examples=25, deadline=None)
 @given(data=st.data())
-def test_float64_matches_oracle(name: str, data) -> None:
+def test_float64_matches_oracle(level: str, runs, name: str, data) -> None:
     spec = data.draw(specs(name))
     module = ALGORITHMS[name]
-    if module.supports(spec, np.dtype(np.float64)) is not None:
-        return  # a drawn case this algorithm does not claim (e.g. the fft kernel-size rule)
+    assert module.supports(spec, np.dtype(np.float64)) is None, spec  # specs(name) claims it
+    runs.expect(name, share=1.0)
+    runs.draw()
     x, w, dy = _arrays(spec)
     for got, want, what in zip(_run(module, spec, x, w, dy), _oracle(spec, x, w, dy),
                                DIRECTIONS):
-        assert got.shape == want.shape, what
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=f"{name} {what}")
+        assert_close(got, want, name, what)
 
 
 def _realistic(name: str) -> ConvSpec:
@@ -108,7 +90,7 @@ def _realistic(name: str) -> ConvSpec:
 
 
 @pytest.mark.parametrize("name", list(ALGORITHMS))
-def test_float32_relative_error_within_1e5(name: str) -> None:
+def test_float32_relative_error_within_tolerance(level: str, name: str) -> None:
     spec = _realistic(name)
     module = ALGORITHMS[name]
     assert module.supports(spec, np.dtype(np.float32)) is None
@@ -119,15 +101,14 @@ def test_float32_relative_error_within_1e5(name: str) -> None:
     wants = _oracle(spec, *[a.astype(np.float64) for a in f32])
     for got, want, what in zip(_run(module, spec, *f32), wants, DIRECTIONS):
         assert got.dtype == np.float32, what
-        error = np.linalg.norm(got - want) / np.linalg.norm(want)
-        assert error <= 1e-5, f"{name} {what}: relative L2 error {error:.2e}"
+        assert_close(got, want, name, what)
 
 
 @pytest.mark.parametrize("name", [n for n in ALGORITHMS
                                   if ALGORITHMS[n].supports(
                                       ConvSpec(1, (5, 5), 2, (1, 1), 2, (1, 1), (1, 1),
                                                ((0, 0), (0, 0))), np.dtype(np.int64)) is None])
-def test_int64_exact(name: str) -> None:
+def test_int64_exact(level: str, name: str) -> None:
     spec = (ConvSpec(2, (6, 5), 4, (1, 1), 6, (2, 1), (1, 1), ((0, 0), (0, 0)), 2)
             if name == "pointwise" else
             ConvSpec(2, (6, 5), 4, (2, 3), 6, (2, 1), (1, 2), ((1, 0), (2, 1)), 2))
@@ -230,17 +211,14 @@ def test_an_unknown_algorithm_is_a_value_error() -> None:
         resolve("fastest", spec, np.dtype(np.float64), "op")
 
 
-@pytest.mark.parametrize("name", list(ALGORITHMS))
-def test_a_tiny_workspace_changes_nothing(name: str) -> None:
+@pytest.mark.parametrize("name", [name for name in ALGORITHMS if name != "fft"])
+def test_a_tiny_workspace_changes_nothing(level: str, name: str) -> None:
     spec = replace(_realistic(name), batch=3)
     x, w, dy = _arrays(spec, seed=4)
     module = ALGORITHMS[name]
     want = _run(module, spec, x, w, dy)
     with strided.workspace_limit(2048):  # far less than one output row needs
-        reason = module.supports(spec, np.dtype(np.float64))
-        if reason is not None:  # FFT's kernel spectrum cannot be cut: it refuses instead
-            assert name == "fft" and "workspace limit 2048" in reason
-            return
+        assert module.supports(spec, np.dtype(np.float64)) is None
         got = _run(module, spec, x, w, dy)
     for a, b, what in zip(got, want, DIRECTIONS):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=f"{name} {what}")
@@ -278,14 +256,24 @@ def test_workspace_limit_checks_its_argument() -> None:
     assert _workspace.get_workspace_limit() == 256 * 2**20
 
 
-@pytest.mark.parametrize("name", list(ALGORITHMS))
-@pytest.mark.parametrize("stride", [1, 2])
-def test_channels_first_views_give_the_same_result(name: str, stride: int) -> None:
-    """``strided.functional`` hands algorithms (N, H, W, C) views of NCHW data."""
+def test_fft_refuses_a_workspace_its_kernel_spectrum_does_not_fit() -> None:
+    """FFT's kernel spectrum cannot be cut into blocks: under a tiny cap it refuses."""
+    spec = replace(_realistic("fft"), batch=3)
+    assert _fft.supports(spec, np.dtype(np.float64)) is None
+    with strided.workspace_limit(2048):
+        reason = _fft.supports(spec, np.dtype(np.float64))
+    assert reason is not None and reason.endswith("> workspace limit 2048"), reason
+
+
+@pytest.mark.parametrize(("name", "stride"), [
+    (name, stride) for name in ALGORITHMS for stride in (1, 2)
+    if ALGORITHMS[name].supports(replace(_realistic(name), stride=(stride, stride)),
+                                 np.dtype(np.float64)) is None])
+def test_channels_first_views_give_the_same_result(level: str, name: str, stride: int) -> None:
+    """``strided.functional`` hands algorithms (N, H, W, C) views of NCHW data (Winograd
+    claims only stride 1)."""
     spec = replace(_realistic(name), stride=(stride, stride))
     module = ALGORITHMS[name]
-    if module.supports(spec, np.dtype(np.float64)) is not None:
-        pytest.skip(f"{name} does not claim stride {stride}")
     arrays = _arrays(spec, seed=6)
     x, _, dy = (np.moveaxis(np.ascontiguousarray(np.moveaxis(a, -1, 1)), 1, -1)
                 for a in arrays)
@@ -306,7 +294,7 @@ _DEPTHWISE = [
 
 @pytest.mark.parametrize("channels_first", [False, True])
 @pytest.mark.parametrize("spec", _DEPTHWISE, ids=str)
-def test_depthwise_shapes(spec: ConvSpec, channels_first: bool) -> None:
+def test_depthwise_shapes(level: str, spec: ConvSpec, channels_first: bool) -> None:
     """Depthwise shapes (padding wider than the kernel, 1-D and 3-D): ``direct``'s kernels in
     float64, and ``im2col``, which computes integers, exactly."""
     x, w, dy = _arrays(spec, seed=3)
@@ -326,7 +314,7 @@ def test_depthwise_shapes(spec: ConvSpec, channels_first: bool) -> None:
                 np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, err_msg=what)
 
 
-def test_winograd_whole_tiles_float32() -> None:
+def test_winograd_whole_tiles_float32(level: str) -> None:
     """Outputs of whole 4x4 tiles take the one-product output transform; same accuracy."""
     spec = ConvSpec(2, (16, 12), 64, (3, 3), 48, (1, 1), (1, 1), ((1, 1), (1, 1)))
     f32 = [a.astype(np.float32) for a in _arrays(spec, seed=5)]
@@ -342,7 +330,8 @@ def test_winograd_whole_tiles_float32() -> None:
     ConvSpec(2, (5, 6, 4), 2, (2, 2, 3), 3, (1, 2, 1), (1, 1, 1), ((1, 0), (0, 1), (1, 1))),
 ], ids=str)
 @pytest.mark.parametrize("cap", [64, None])
-def test_im2col_writes_channels_first_planes(spec: ConvSpec, cap: int | None) -> None:
+def test_im2col_writes_channels_first_planes(level: str, spec: ConvSpec, cap: int | None
+                                              ) -> None:
     """For channels-first callers im2col returns a view of (N, O, *OS) planes; same values."""
     spec = replace(spec, data_format="channels_first")
     x, w, dy = _arrays(spec, seed=6)

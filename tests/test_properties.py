@@ -9,12 +9,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import strided
-from strategies import call_or_skip, configs
+from strategies import configs
 from strided import functional as F
 from strided import grad as G
 from strided import nn
+from strided._algorithms import ALGORITHMS as MODULES
+from strided._spec import make_spec
 
 ALGORITHMS = strided.algorithms()
+
+
+def claims(algorithm: str, x_shape, w_shape, **options) -> bool:
+    """Whether ``algorithm`` claims this ``strided.functional`` call (NCHW, OIHW, float64),
+    as the spec that reaches it after the padding mode is applied."""
+    spec = make_spec("test", x_shape, w_shape, rank=len(x_shape) - 2,
+                     data_format="channels_first", weight_format="OIHW", **options)
+    if spec.padding_mode != "zeros":
+        spec = spec.with_padding(((0, 0),) * spec.rank, spec.padded_size)
+    return MODULES[algorithm].supports(spec, np.dtype(np.float64)) is None
 
 
 def args(cfg):
@@ -33,11 +45,13 @@ def test_output_shape_is_the_formula(cfg, seed):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_linear_in_input_and_in_weight(algorithm):
+def test_linear_in_input_and_in_weight(level, algorithm):
     rng = np.random.default_rng(0)
     x1, x2 = rng.normal(size=(2, 3, 6, 12, 12))
-    w1, w2 = rng.normal(size=(2, 8, 6, 3, 3))
-    conv = lambda x, w: call_or_skip(F.conv2d, x, w, padding=1, algorithm=algorithm)  # noqa: E731
+    k, padding = (1, 0) if algorithm == "pointwise" else (3, 1)  # a case it claims
+    w1, w2 = rng.normal(size=(2, 8, 6, k, k))
+    assert claims(algorithm, x1.shape, w1.shape, padding=padding)
+    conv = lambda x, w: F.conv2d(x, w, padding=padding, algorithm=algorithm)  # noqa: E731
     np.testing.assert_allclose(conv(2 * x1 - 3 * x2, w1), 2 * conv(x1, w1) - 3 * conv(x2, w1),
                                atol=1e-10)
     np.testing.assert_allclose(conv(x1, 2 * w1 - 3 * w2), 2 * conv(x1, w1) - 3 * conv(x1, w2),
@@ -71,19 +85,34 @@ def test_groups_equal_to_channels_is_a_per_channel_loop():
     np.testing.assert_allclose(y, loop, atol=1e-12)
 
 
-@pytest.mark.parametrize("algorithm", ALGORITHMS)
-@pytest.mark.parametrize(("stride", "padding", "dilation", "groups", "mode"), [
-    (1, 1, 1, 1, "zeros"), (2, "same", 1, 1, "zeros"), (1, 2, 2, 4, "reflect"),
-    (3, 1, 1, 2, "circular"), (2, 0, 1, 1, "replicate"),
-])
-def test_adjoint_identity(algorithm, stride, padding, dilation, groups, mode):
+_ADJOINT_CASES = [  # kernel, stride, padding, dilation, groups, mode
+    (3, 1, 1, 1, 1, "zeros"), (3, 2, "same", 1, 1, "zeros"), (3, 1, 2, 2, 4, "reflect"),
+    (3, 3, 1, 1, 2, "circular"), (3, 2, 0, 1, 1, "replicate"), (3, 1, 1, 2, 1, "circular"),
+    (1, 1, 0, 1, 1, "zeros"), (1, 2, 0, 1, 4, "zeros"), (1, 3, 1, 1, 2, "reflect"),
+]
+_ADJOINT_U, _ADJOINT_O = (4, 16, 32, 32), 32
+#: Each algorithm over the cases it claims (every one has at least two).
+_ADJOINT = [(algorithm, case) for algorithm in ALGORITHMS for case in _ADJOINT_CASES
+            if claims(algorithm, _ADJOINT_U, (_ADJOINT_O, 16 // case[4], case[0], case[0]),
+                      stride=case[1], padding=case[2], dilation=case[3], groups=case[4],
+                      padding_mode=case[5])]
+
+
+def test_every_algorithm_has_adjoint_cases():
+    counts = {algorithm: sum(a == algorithm for a, _ in _ADJOINT) for algorithm in ALGORITHMS}
+    assert min(counts.values()) >= 2, counts
+
+
+@pytest.mark.parametrize(("algorithm", "case"), _ADJOINT, ids=str)
+def test_adjoint_identity(level, algorithm, case):
     # <conv(u, w), v> = <u, conv_input_grad(v, w)> = <w, conv_weight_grad(u, v)>
+    kernel, stride, padding, dilation, groups, mode = case
     rng = np.random.default_rng(3)
-    u = rng.normal(size=(4, 16, 32, 32))
-    w = rng.normal(size=(32, 16 // groups, 3, 3))
+    u = rng.normal(size=_ADJOINT_U)
+    w = rng.normal(size=(_ADJOINT_O, 16 // groups, kernel, kernel))
     options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups,
                    padding_mode=mode, algorithm=algorithm)
-    y = call_or_skip(F.conv2d, u, w, **options)
+    y = F.conv2d(u, w, **options)
     v = rng.normal(size=y.shape)
     lhs = np.vdot(y, v)
     np.testing.assert_allclose(np.vdot(u, G.conv2d_input(u.shape, w, v, **options)), lhs,
