@@ -8,8 +8,10 @@ every source through one set of flags, so ``BuildExt`` compiles the level source
 from __future__ import annotations
 
 import copy
+import os
 import platform
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from setuptools import Extension, setup
@@ -18,7 +20,7 @@ from setuptools.command.build_ext import build_ext
 X86 = platform.machine().lower() in {"x86_64", "amd64", "x64"}
 UNIX_LIKE = sys.platform != "win32"  # GCC and Clang: the level flags and __builtin_cpu_supports
 
-#: Flags per level source; a source not named here gets only the common flags (portable).
+#: Flags per level source (isa_*.cpp); one not named here gets only the common flags.
 LEVEL_FLAGS = {
     "isa_avx2.cpp": ["-mavx2", "-mfma"],
     "isa_avx512.cpp": ["-mavx512f", "-mavx2", "-mfma"],
@@ -26,16 +28,20 @@ LEVEL_FLAGS = {
 
 
 class BuildExt(build_ext):
-    """build_ext that compiles each level source with its own flags, then links them all."""
+    """build_ext that compiles each level source with its own flags, the level sources at
+    once on every CPU (each is the kernels compiled whole), then links them all."""
 
     def build_extension(self, ext: Extension) -> None:
-        levels = [s for s in ext.sources if Path(s).name in LEVEL_FLAGS]
-        objects = []
-        for source in levels:
-            objects += self.compiler.compile(
+        levels = [s for s in ext.sources if Path(s).name.startswith("isa_")]
+
+        def compile_level(source: str) -> list[str]:
+            return self.compiler.compile(
                 [source], output_dir=self.build_temp, macros=ext.define_macros,
                 include_dirs=ext.include_dirs, depends=ext.depends,
-                extra_postargs=[*ext.extra_compile_args, *LEVEL_FLAGS[Path(source).name]])
+                extra_postargs=[*ext.extra_compile_args, *LEVEL_FLAGS.get(Path(source).name, [])])
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            objects = [o for compiled in pool.map(compile_level, levels) for o in compiled]
         rest = copy.copy(ext)
         rest.sources = [s for s in ext.sources if s not in levels]
         rest.extra_objects = [*ext.extra_objects, *objects]
