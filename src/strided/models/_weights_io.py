@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .models import Sequential
+    from ._model import Sequential
 
 FORMAT_VERSION = 1
 

@@ -20,13 +20,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from . import _progress, _random, _weights_io
-from . import losses as _losses
-from . import metrics as _metrics
-from . import optimizers as _optimizers
-from ._algorithms._threads import blas_on_one_thread
-from .layers._base import Layer, Shape
-from .layers._input import InputLayer
+from .. import _random
+from .. import losses as _losses
+from .. import metrics as _metrics
+from .. import optimizers as _optimizers
+from .._algorithms._threads import blas_on_one_thread
+from ..layers._base import Layer, Shape
+from ..layers._input import InputLayer
+from . import _progress, _weights_io
 
 
 class History:
