@@ -283,6 +283,58 @@ def output_shape(
     return spec.output_size[0] if scalar else spec.output_size
 
 
+def transpose_output_size(
+    size: Sequence[int],
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    padding: str | Sequence[int],
+    dilation: Sequence[int],
+    output_padding: Sequence[int] | None,
+) -> tuple[int, ...]:
+    """Spatial output size of a transposed convolution (PyTorch's and Keras' rules).
+
+    With ``k = dilation * (kernel_size - 1) + 1`` per dimension::
+
+        (size - 1) * stride + k - 2 * pad + output_padding
+
+    where ``pad`` is PyTorch's int padding, or, for Keras' strings, 0 ("valid") and ``k // 2``
+    ("same").  Keras without ``output_padding`` (None) uses ``size * stride`` ("same") and
+    ``size * stride + max(k - stride, 0)`` ("valid") instead, the sizes whose convolution
+    (TensorFlow's SAME or VALID) maps back to ``size``.
+    """
+    out = []
+    for i, n in enumerate(size):
+        k = dilation[i] * (kernel_size[i] - 1) + 1
+        s = stride[i]
+        if isinstance(padding, str) and output_padding is None:
+            out.append(n * s if padding == "same" else n * s + max(k - s, 0))
+            continue
+        if isinstance(padding, str):
+            pad = k // 2 if padding == "same" else 0
+        else:
+            pad = padding[i]
+        out.append((n - 1) * s + k - 2 * pad + (output_padding[i] if output_padding else 0))
+    return tuple(out)
+
+
+def pooling_geometry(
+    size: Sequence[int], pool_size: Sequence[int], strides: Sequence[int], padding: str, op: str
+) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
+    """Per-side padding and output size of a pooling window over spatial ``size``.
+
+    The convolution's rule with dilation 1 (``floor((P - pool) / stride) + 1``, ``P`` the padded
+    size, TensorFlow's SAME padding for "same"); raises when the pool is larger than the input.
+    """
+    pads = normalize_padding(padding, size, pool_size, strides, (1,) * len(size), op)
+    spec = ConvSpec(batch=1, input_size=tuple(size), in_channels=1, kernel_size=tuple(pool_size),
+                    out_channels=1, stride=tuple(strides), dilation=(1,) * len(size),
+                    padding=pads)
+    if any(o < 1 for o in spec.output_size):
+        raise ValueError(f"{op}: the pool is larger than the input. Received: "
+                         f"pool_size={tuple(pool_size)}, input spatial size={tuple(size)}")
+    return pads, spec.output_size
+
+
 def check_kernel_fits(spec: ConvSpec, op: str) -> None:
     """Raise when the dilated kernel is larger than the padded input in some dimension."""
     for axis, (padded, effective, size, kernel, dil, pad) in enumerate(zip(

@@ -3,18 +3,35 @@
 A layer maps a batch forward with ``layer(x)`` (building its weights on first use, from the
 input's shape) and, after a forward pass with ``training=True``, maps d(loss)/d(output) back
 to d(loss)/d(input) with ``layer.backward(grad)``, leaving d(loss)/d(weight) in
-``layer.grads`` (same keys as ``layer.params``).
+``layer.grads`` (same keys as ``layer.params``).  Called on a symbolic ``KerasTensor`` (from
+``Input``) it records a node of the functional graph instead (``_graph``).
+
+Each weight may carry a regularizer (its penalty is added to the loss, its gradient to
+``grads``: ``regularization_loss`` / ``add_regularization_gradients``) and a constraint
+(applied after each optimiser step: ``apply_constraints``).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
+from . import _graph
+
 Shape = tuple[int | None, ...]
+#: classes that ``from_config`` rebuilds from ``{"class_name": ..., "config": ...}``
+SERIALIZABLE: dict[str, Callable[..., Any]] = {}
+
+
+def serializable(cls: type) -> type:
+    """Register ``cls`` for ``Layer.from_config``."""
+    SERIALIZABLE[cls.__name__] = cls
+    return cls
 
 
 class Layer:
@@ -23,6 +40,39 @@ class Layer:
     _counts: ClassVar[dict[str, int]] = {}  # per class, for Keras-style unique names
     #: keys of ``params`` that are state, not learned (e.g. BatchNormalization's moving mean)
     non_trainable_keys: ClassVar[tuple[str, ...]] = ()
+    #: attributes a training forward pass leaves for ``backward`` (saved per call of a layer
+    #: shared between branches of a functional model)
+    call_state: ClassVar[tuple[str, ...]] = ("_cache",)
+    #: True for layers called on a list of inputs (the merge layers)
+    multiple_inputs: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def recording_init(self: Layer, *args: object, **kw: object) -> None:
+            outermost = "_init_arguments" not in self.__dict__
+            if outermost:
+                self._init_arguments = {}
+            init(self, *args, **kw)
+            if outermost:
+                bound = inspect.signature(init).bind(self, *args, **kw)
+                bound.apply_defaults()
+                arguments = dict(bound.arguments)
+                arguments.pop("self")
+                for name, parameter in inspect.signature(init).parameters.items():
+                    if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                        arguments.update(arguments.pop(name))
+                    elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+                        arguments.pop(name)
+                self._init_arguments = arguments
+                if self.input_shape is not None and not self.built:
+                    self.build(self.input_shape)  # ``input_shape=`` builds at once, as Keras
+
+        cls.__init__ = recording_init  # type: ignore[method-assign]
 
     def __init__(self, *, name: str | None = None, trainable: bool = True,
                  dtype: str | np.dtype = "float32", input_shape: Sequence[int] | None = None,
@@ -46,6 +96,9 @@ class Layer:
         self.compute_input_gradient = True
         self.input_shape: Shape | None = None if input_shape is None else (
             None, *tuple(input_shape))
+        self.regularizers: dict[str, Callable[[np.ndarray], Any]] = {}
+        self.constraints: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+        self.inbound_nodes: list[_graph.Node] = []
 
     # -- to be written by each layer ---------------------------------------------------------
     def build(self, input_shape: Shape) -> None:
@@ -65,13 +118,95 @@ class Layer:
         raise NotImplementedError
 
     # -- shared -----------------------------------------------------------------------------
-    def __call__(self, inputs: object, training: bool = False) -> np.ndarray:
-        x = np.asarray(inputs)
-        if x.dtype != self.dtype and x.dtype.kind in "biuf":
-            x = x.astype(self.dtype)  # Keras casts inputs to the layer's dtype
+    def __call__(self, inputs: object, training: bool = False) -> Any:
+        if _graph.is_symbolic(inputs):
+            return _graph.call_symbolic(self, inputs)
+        if self.multiple_inputs:
+            if not isinstance(inputs, (list, tuple)):
+                raise TypeError(f"{type(self).__name__}: expects a list of inputs. Received: "
+                                f"inputs of type {type(inputs).__name__}")
+            xs = [self._cast(x) for x in inputs]
+            if not self.built:
+                self.build([(None, *x.shape[1:]) for x in xs])  # type: ignore[arg-type]
+            return self.call(xs, training=training)  # type: ignore[arg-type]
+        x = self._cast(inputs)
         if not self.built:
             self.build((None, *x.shape[1:]))
         return self.call(x, training=training)
+
+    def _cast(self, inputs: object) -> np.ndarray:
+        x = np.asarray(inputs)
+        if x.dtype != self.dtype and x.dtype.kind in "biuf":
+            x = x.astype(self.dtype)  # Keras casts inputs to the layer's dtype
+        return x
+
+    # -- configuration ----------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments (as the layer normalised them), as Keras' ``get_config``.
+
+        ``type(layer).from_config(layer.get_config())`` makes an equal, unbuilt layer.
+        """
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
+                                  "dtype": self.dtype.name}
+        for key, value in self._init_arguments.items():
+            if key in ("name", "trainable", "dtype", "input_shape"):
+                continue
+            config[key] = serialize(getattr(self, key, value))
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        """The layer that ``get_config`` describes."""
+        return cls(**{key: deserialize(value) for key, value in config.items()})
+
+    # -- regularizers and constraints -------------------------------------------------------
+    def _set_penalties(self, regularizers: dict[str, object], constraints: dict[str, object]
+                       ) -> None:
+        """Keep the ``*_regularizer`` and ``*_constraint`` arguments, keyed by weight name."""
+        from .. import constraints as _constraints
+        from .. import regularizers as _regularizers
+        self.regularizers = {k: _regularizers.get(v) for k, v in regularizers.items()
+                             if v is not None}
+        self.constraints = {k: _constraints.get(v) for k, v in constraints.items()
+                            if v is not None}
+
+    @property
+    def losses(self) -> list[float]:
+        """The regularization penalties of the current weights, as Keras' ``layer.losses``."""
+        return [float(reg(self.params[key])) for key, reg in self.regularizers.items()
+                if key in self.params]
+
+    def regularization_loss(self) -> float:
+        """The sum of ``losses``."""
+        return float(sum(self.losses))
+
+    def add_regularization_gradients(self) -> None:
+        """Add each regularizer's gradient to ``grads``."""
+        for key, reg in self.regularizers.items():
+            if key in self.grads:
+                self.grads[key] = self.grads[key] + reg.gradient(self.params[key])
+
+    def apply_constraints(self) -> None:
+        """Project each constrained weight in place, after an optimiser step."""
+        for key, constraint in self.constraints.items():
+            if key in self.params:
+                self.params[key][...] = constraint(self.params[key])
+
+    # -- per-call state, for layers shared between branches ----------------------------------
+    def save_call_state(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name, None) for name in self.call_state)
+
+    def restore_call_state(self, state: tuple[object, ...]) -> None:
+        for name, value in zip(self.call_state, state):
+            setattr(self, name, value)
+
+    @property
+    def output(self) -> _graph.KerasTensor:
+        """The symbolic output of the layer's first call in a functional graph."""
+        if not self.inbound_nodes:
+            raise ValueError(f"Layer {self.name!r} has never been called on a symbolic input "
+                             f"and thus has no defined output")
+        return self.inbound_nodes[0].output
 
     @property
     def weights(self) -> list[np.ndarray]:
@@ -146,6 +281,29 @@ def check_padding(padding: object, kind: str, valid: tuple[str, ...] = ("valid",
         raise ValueError(f"{kind}: padding must be one of {valid}. Received: "
                          f"padding={padding!r}")
     return padding.lower()
+
+
+def serialize(value: object) -> object:
+    """A configuration value: activations by name, initializers, regularizers and
+    constraints as ``{"class_name": ..., "config": ...}``, tuples kept."""
+    from . import _activations
+    if isinstance(value, _activations.Activation):
+        return value.name if _activations.ACTIVATIONS.get(value.name) is value else value
+    get_config = getattr(value, "get_config", None)
+    if callable(get_config) and not isinstance(value, type):
+        return {"class_name": type(value).__name__, "config": get_config()}
+    return value
+
+
+def deserialize(value: object) -> object:
+    """The inverse of ``serialize`` (names and tuples are accepted by the constructors)."""
+    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+        name = value["class_name"]
+        if name not in SERIALIZABLE:
+            raise ValueError(f"from_config: unknown class_name. Expected one of "
+                             f"{sorted(SERIALIZABLE)}. Received: class_name={name!r}")
+        return SERIALIZABLE[name](**value["config"])
+    return value
 
 
 def _snake(name: str) -> str:

@@ -1,5 +1,8 @@
-"""Keras' models (``Sequential``), their training loop, weights files and progress bar."""
+"""Keras' models (``Model``, functional, and ``Sequential``), their training loop, weights
+files and progress bar."""
 
-from ._model import History, Sequential
+from ._functional import Functional
+from ._model import History, Model
+from ._sequential import Sequential
 
-__all__ = ["History", "Sequential"]
+__all__ = ["Functional", "History", "Model", "Sequential"]

@@ -1,13 +1,16 @@
-"""``Sequential``: Keras' model as a list of layers, trained with explicit backward passes.
+"""``Model``: Keras' training loop, trained with explicit backward passes.
 
-One training step on a batch (``L`` the loss)::
+One training step on a batch (``L`` the loss, ``R`` the weights' regularization penalties)::
 
-    y = layer_n(... layer_1(x))                  forward, each layer keeping what it needs
-    g = dL/dy                                    the loss's gradient
-    g = layer_i.backward(g), i = n .. 1          each layer fills layer.grads
-    optimizer.apply(layer.params, layer.grads)   in place
+    y = model(x)                                 forward, each layer keeping what it needs
+    g = dL/dy                                    the loss's gradient (sample weights applied)
+    model's backward pass from g                 each layer fills layer.grads
+    layer.grads += dR/dw                         for each regularized weight
+    optimizer.apply(layer.params, layer.grads)   in place, for each trainable layer
+    w = constraint(w)                            for each constrained weight
 
-``compile``, ``fit``, ``evaluate``, ``predict``, ``summary``, ``save_weights`` and
+The loss reported is ``L + R``, as Keras'.  ``compile``, ``fit``, ``evaluate``, ``predict``,
+``train_on_batch``, ``test_on_batch``, ``predict_on_batch``, ``summary``, ``save_weights`` and
 ``load_weights`` take Keras' arguments.
 """
 
@@ -16,7 +19,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -24,9 +28,7 @@ from .. import _random
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
-from .._algorithms._threads import blas_on_one_thread
-from ..layers._base import Layer, Shape
-from ..layers._input import InputLayer
+from ..layers._base import Layer
 from . import _progress, _weights_io
 
 
@@ -46,134 +48,69 @@ class History:
         return f"<History epochs={len(self.epoch)}, keys={list(self.history)}>"
 
 
-class Sequential:
-    """A stack of layers, as ``keras.Sequential``.
+class Model:
+    """A Keras model: ``compile``, ``fit``, ``evaluate``, ``predict``, the ``*_on_batch``
+    steps, weights and ``summary``, over a subclass's forward and backward passes.
 
-    Parameters
-    ----------
-    layers : list of Layer, optional
-        May start with ``strided.layers.Input(shape)``, or give the first layer an
-        ``input_shape``, to build at once; otherwise the model builds on first use.
-    name : str, optional
-
-    Examples
-    --------
-    The Keras article's layer, with Keras' parameter count:
-
-    >>> from strided import layers
-    >>> model = Sequential([layers.Input((28, 28, 3)), layers.Conv2D(2, 3)])
-    >>> model.count_params()
-    56
+    ``Model(inputs, outputs)`` makes a functional model (``Functional``), as ``keras.Model``;
+    ``Sequential`` is the other kind.  A subclass writes ``layers``, ``_forward(x, training)``,
+    ``_backward(grad)`` and ``_ensure_built(x)``.
     """
 
-    _count = 0
+    _counts: ClassVar[dict[str, int]] = {}
+    layers: list[Layer]
 
-    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None) -> None:
+    def __new__(cls, *args: object, **kwargs: object) -> Model:
+        if cls is Model:
+            from ._functional import Functional
+            return object.__new__(Functional)
+        return object.__new__(cls)
+
+    def _init_model(self, name: str | None, default: str) -> None:
         if name is None:
-            name = "sequential" + (f"_{Sequential._count}" if Sequential._count else "")
-            Sequential._count += 1
+            index = Model._counts.get(default, 0)
+            Model._counts[default] = index + 1
+            name = default + (f"_{index}" if index else "")
         self.name = name
-        self.layers: list[Layer] = []
-        self.input_shape: Shape | None = None
-        self.output_shapes: list[Shape] = []
-        self.built = False
         self.optimizer: _optimizers.Optimizer | None = None
         self.loss: _losses.Loss | None = None
         self.metrics: list[_metrics.Metric] = []
         self.stop_training = False
-        for layer in layers or []:
-            self.add(layer)
 
-    # -- building -------------------------------------------------------------------------
-    def add(self, layer: Layer) -> None:
-        """Append ``layer`` (or, first of all, set the input with ``Input(shape)``)."""
-        if isinstance(layer, InputLayer):
-            if self.layers or self.input_shape is not None:
-                raise ValueError(f"Sequential: an Input can only be the first layer. "
-                                 f"Received: {layer!r} after {len(self.layers)} layers")
-            self.input_shape = layer.shape
-            self.built = False
-            return
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential: only strided layers can be added. Received: "
-                            f"layer={layer!r} of type {type(layer).__name__}")
-        if any(other.name == layer.name for other in self.layers):
-            raise ValueError(f"Sequential: all layers must have unique names. Received: a "
-                             f"second layer named {layer.name!r}")
-        if not self.layers and self.input_shape is None and layer.input_shape is not None:
-            self.input_shape = layer.input_shape
-        self.layers.append(layer)
-        self.built = False
-        if self.input_shape is not None:
-            self.build(self.input_shape)
+    def _forward(self, x: Any, training: bool) -> np.ndarray:
+        raise NotImplementedError
 
-    def build(self, input_shape: Sequence[int | None] | None = None) -> None:
-        """Build every layer for inputs of ``input_shape`` (batch first, may be None)."""
-        shape: Shape | None = tuple(input_shape) if input_shape is not None else self.input_shape
-        if shape is None:
-            raise ValueError(f"Sequential {self.name!r} cannot be built without an input shape."
-                             f" Start it with strided.layers.Input(shape), or call it on data")
-        shape = (None, *shape[1:])
-        self.input_shape = shape
-        self.output_shapes = []
-        for layer in self.layers:
-            if not layer.built:
-                layer.build(shape)
-            shape = layer.compute_output_shape(shape)
-            self.output_shapes.append(shape)
-        self.built = True
+    def _backward(self, grad: np.ndarray) -> None:
+        raise NotImplementedError
 
-    def _ensure_built(self, x: np.ndarray) -> None:
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        expected = self.input_shape[1:]  # type: ignore[index]
-        if x.ndim != len(expected) + 1 or any(
-                e is not None and e != n for e, n in zip(expected, x.shape[1:])):
-            raise ValueError(f"Sequential {self.name!r} expects inputs of shape "
-                             f"{(None, *expected)}. Received: x.shape={x.shape}")
+    def _ensure_built(self, x: Any) -> None:
+        raise NotImplementedError
 
-    # -- running ---------------------------------------------------------------------------
+    def _input_gradients_skipped(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
     def __call__(self, x: object, training: bool = False) -> np.ndarray:
-        inputs = np.asarray(x)
+        inputs = _as_inputs(x)
         self._ensure_built(inputs)
         return self._forward(inputs, training)
 
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        with blas_on_one_thread():  # idle OpenBLAS threads would spin on the cores we use
-            for layer in self.layers:
-                x = layer(x, training=training)
-        return x
+    @property
+    def trainable(self) -> bool:
+        """False when every layer is frozen; setting it sets every layer's."""
+        return any(layer.trainable for layer in self.layers)
 
-    def _backward(self, grad: np.ndarray) -> None:
-        with blas_on_one_thread():
-            for layer in reversed(self.layers):
-                grad = layer.backward(grad)
-                if grad is None:  # no layer below has weights (``_input_gradients_skipped``)
-                    break
-
-    @contextlib.contextmanager
-    def _input_gradients_skipped(self) -> Iterator[None]:
-        """Within the block, the layers up to the first with trainable weights skip
-        d(loss)/d(input): only the data, or layers without weights, would receive it."""
-        saved = []
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
         for layer in self.layers:
-            saved.append((layer, layer.compute_input_gradient))
-            layer.compute_input_gradient = False
-            if layer.trainable and layer.params:
-                break
-        try:
-            yield
-        finally:
-            for layer, value in saved:
-                layer.compute_input_gradient = value
+            layer.trainable = value
 
     def compile(self, optimizer: str | _optimizers.Optimizer = "rmsprop",
                 loss: str | _losses.Loss | None = None,
                 metrics: Sequence[str | _metrics.Metric] | None = None) -> None:
         """Choose the optimiser, the loss and the metrics, by Keras name or as objects."""
         if loss is None:
-            raise ValueError("Sequential.compile: a loss is needed to train. Received: "
-                             "loss=None")
+            raise ValueError(f"{type(self).__name__}.compile: a loss is needed to train. "
+                             f"Received: loss=None")
         self.optimizer = _optimizers.get(optimizer)
         self.loss = _losses.get(loss)
         if isinstance(metrics, (str, _metrics.Metric)):
@@ -182,33 +119,91 @@ class Sequential:
 
     def _check_compiled(self, what: str) -> None:
         if self.loss is None or self.optimizer is None:
-            raise RuntimeError(f"Sequential {self.name!r}: call compile() before {what}()")
+            raise RuntimeError(f"{type(self).__name__} {self.name!r}: call compile() before "
+                               f"{what}()")
 
     def _batches(self, n: int, batch_size: int, order: np.ndarray | None = None):
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             yield (slice(start, stop) if order is None else order[start:stop]), stop - start
 
-    def train_on_batch(self, x: np.ndarray, y: np.ndarray) -> float:
-        """One optimiser step on one batch; returns the batch's loss (before the step)."""
-        self._check_compiled("train_on_batch")
-        x = np.asarray(x)
-        self._ensure_built(x)
-        y_pred = self._forward(x, training=True)
-        loss = self.loss(y, y_pred)  # type: ignore[misc]
-        with self._input_gradients_skipped():
-            self._backward(self.loss.gradient(y, y_pred))  # type: ignore[union-attr]
+    def _unique_layers(self) -> list[Layer]:
+        seen: dict[int, Layer] = {}
         for layer in self.layers:
+            seen.setdefault(id(layer), layer)
+        return list(seen.values())
+
+    def regularization_loss(self) -> float:
+        """The sum of the trainable layers' regularization penalties (Keras' ``model.losses``)."""
+        return sum(layer.regularization_loss() for layer in self._unique_layers()
+                   if layer.trainable)
+
+    @property
+    def losses(self) -> list[float]:
+        return [v for layer in self._unique_layers() if layer.trainable for v in layer.losses]
+
+    def _train_step(self, x: Any, y: np.ndarray, sample_weight: np.ndarray | None) -> float:
+        """One optimiser step; the batch's loss (with penalties) before the step."""
+        y_pred = self._forward(x, training=True)
+        loss = self.loss(y, y_pred, sample_weight)  # type: ignore[misc]
+        loss += self.regularization_loss()
+        with self._input_gradients_skipped():
+            self._backward(self.loss.gradient(y, y_pred, sample_weight))  # type: ignore
+        for layer in self._unique_layers():
             if layer.trainable and layer.grads:
+                layer.add_regularization_gradients()
                 self.optimizer.apply(layer.params, layer.grads, key=layer.name)  # type: ignore
         self.optimizer.finish_step()  # type: ignore[union-attr]
+        for layer in self._unique_layers():
+            if layer.trainable:
+                layer.apply_constraints()
         for metric in self.metrics:
             metric.update_state(y, y_pred)
         return loss
 
+    def _results(self, loss: float, return_dict: bool) -> float | list[float] | dict[str, float]:
+        logs = {"loss": loss, **{m.name: m.result() for m in self.metrics}}
+        if return_dict:
+            return logs
+        return loss if len(logs) == 1 else list(logs.values())
+
+    def train_on_batch(self, x: object, y: object, sample_weight: object = None,
+                       class_weight: Mapping[int, float] | None = None,
+                       return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """One optimiser step on one batch, as ``keras.Model.train_on_batch``.
+
+        Returns the batch's loss (before the step) when there are no metrics, else
+        ``[loss, *metrics]``, or a dict with ``return_dict=True``.
+        """
+        self._check_compiled("train_on_batch")
+        inputs, targets = _as_inputs(x), np.asarray(y)
+        self._ensure_built(inputs)
+        weights = _sample_weights(targets, sample_weight, class_weight, _length(inputs))
+        return self._results(self._train_step(inputs, targets, weights), return_dict)
+
+    def test_on_batch(self, x: object, y: object, sample_weight: object = None,
+                      return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """The loss (and metrics) on one batch, in inference mode, as Keras'."""
+        self._check_compiled("test_on_batch")
+        inputs, targets = _as_inputs(x), np.asarray(y)
+        self._ensure_built(inputs)
+        y_pred = self._forward(inputs, training=False)
+        weights = _sample_weights(targets, sample_weight, None, _length(inputs))
+        loss = self.loss(targets, y_pred, weights)  # type: ignore[misc]
+        for metric in self.metrics:
+            metric.update_state(targets, y_pred)
+        return self._results(loss + self.regularization_loss(), return_dict)
+
+    def predict_on_batch(self, x: object) -> np.ndarray:
+        """The model's outputs for one batch, in inference mode."""
+        inputs = _as_inputs(x)
+        self._ensure_built(inputs)
+        return self._forward(inputs, training=False)
+
     def fit(self, x: object, y: object, batch_size: int | None = None, epochs: int = 1,
             verbose: int | str = "auto", validation_split: float = 0.0,
             validation_data: tuple[object, object] | None = None, shuffle: bool = True,
+            class_weight: Mapping[int, float] | None = None, sample_weight: object = None,
             initial_epoch: int = 0, *, seed: int | None = None,
             on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> History:
         """Train for ``epochs`` passes over ``(x, y)``, as ``keras.Model.fit``.
@@ -216,7 +211,8 @@ class Sequential:
         Parameters
         ----------
         x, y : array_like
-            Inputs (N, ...) and targets (N, ...) (class indices for sparse losses).
+            Inputs (N, ...) (a list of arrays for a model of several inputs) and targets
+            (N, ...) (class indices for sparse losses).
         batch_size : int, optional
             Samples per step; Keras' default 32.
         epochs : int
@@ -230,6 +226,10 @@ class Sequential:
             Evaluated after each epoch (overrides ``validation_split``).
         shuffle : bool
             Shuffle the training samples before each epoch.
+        class_weight : dict, optional
+            ``{class index: weight}``: each sample's loss is scaled by its class's weight.
+        sample_weight : array_like (N,), optional
+            Each sample's loss is scaled by its weight (times its class weight).
         seed : int, optional, keyword-only
             Calls ``strided.set_random_seed(seed)`` first, so that shuffling and dropout (and
             the weights of layers not built yet) repeat from run to run.
@@ -243,30 +243,34 @@ class Sequential:
             ``history.history["loss"]``, the metrics, and "val_" ones with validation data.
         """
         self._check_compiled("fit")
+        kind = type(self).__name__
         if seed is not None:
             _random.set_random_seed(seed)
-        x_all, y_all = np.asarray(x), np.asarray(y)
-        if len(x_all) != len(y_all):
-            raise ValueError(f"Sequential.fit: x and y must hold the same number of samples. "
-                             f"Received: x.shape={x_all.shape}, y.shape={y_all.shape}")
+        x_all, y_all = _as_inputs(x), np.asarray(y)
+        n = _length(x_all)
+        if n != len(y_all):
+            raise ValueError(f"{kind}.fit: x and y must hold the same number of samples. "
+                             f"Received: x.shape={_shapes(x_all)}, y.shape={y_all.shape}")
         batch_size = 32 if batch_size is None else batch_size
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"Sequential.fit: batch_size must be a positive int. Received: "
+            raise ValueError(f"{kind}.fit: batch_size must be a positive int. Received: "
                              f"batch_size={batch_size!r}")
         if not 0 <= validation_split < 1:
-            raise ValueError(f"Sequential.fit: validation_split must be in [0, 1). Received: "
+            raise ValueError(f"{kind}.fit: validation_split must be in [0, 1). Received: "
                              f"validation_split={validation_split!r}")
+        weights = _sample_weights(y_all, sample_weight, class_weight, n)
         if validation_data is None and validation_split:
-            split = int(len(x_all) * (1 - validation_split))
-            validation_data = (x_all[split:], y_all[split:])
-            x_all, y_all = x_all[:split], y_all[:split]
-        if len(x_all) == 0:
-            raise ValueError("Sequential.fit: no training samples. Received: x of length 0")
+            split = int(n * (1 - validation_split))
+            validation_data = (_take(x_all, slice(split, None)), y_all[split:])
+            x_all, y_all = _take(x_all, slice(0, split)), y_all[:split]
+            weights = None if weights is None else weights[:split]
+            n = split
+        if n == 0:
+            raise ValueError(f"{kind}.fit: no training samples. Received: x of length 0")
         level = _progress.resolve_verbose(verbose)
-        self._ensure_built(x_all[:1])
+        self._ensure_built(_take(x_all, slice(0, 1)))
         history = History()
         self.stop_training = False
-        n = len(x_all)
         steps = math.ceil(n / batch_size)
         for epoch in range(initial_epoch, epochs):
             order = _random.generator().permutation(n) if shuffle else None
@@ -275,14 +279,15 @@ class Sequential:
             running = _metrics.Mean()
             progress = _progress.Progress(steps, f"Epoch {epoch + 1}/{epochs}", level)
             for index, size in self._batches(n, batch_size, order):
-                loss = self.train_on_batch(x_all[index], y_all[index])
+                loss = self._train_step(_take(x_all, index), y_all[index],
+                                        None if weights is None else weights[index])
                 running.update_state(loss, size)
                 progress.update(1, self._logs(running))
             logs = self._logs(running)
             if validation_data is not None:
                 values = self.evaluate(*validation_data, batch_size=max(batch_size, 256),
                                        verbose=0, return_dict=True)
-                logs.update({f"val_{k}": v for k, v in values.items()})
+                logs.update({f"val_{k}": v for k, v in values.items()})  # type: ignore[union-attr]
             progress.close(logs)
             history.append(epoch, logs)
             if on_epoch_end is not None:
@@ -297,28 +302,34 @@ class Sequential:
         return logs
 
     def evaluate(self, x: object, y: object, batch_size: int | None = None,
-                 verbose: int | str = "auto", return_dict: bool = False
-                 ) -> float | list[float] | dict[str, float]:
+                 verbose: int | str = "auto", sample_weight: object = None,
+                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """The loss and metrics on ``(x, y)``, in inference mode, as ``keras.Model.evaluate``.
 
         Returns the loss alone when there are no metrics, else ``[loss, *metrics]``, or a
         dict with ``return_dict=True``.
         """
         self._check_compiled("evaluate")
-        x_all, y_all = np.asarray(x), np.asarray(y)
-        if len(x_all) != len(y_all):
-            raise ValueError(f"Sequential.evaluate: x and y must hold the same number of "
-                             f"samples. Received: x.shape={x_all.shape}, y.shape={y_all.shape}")
+        x_all, y_all = _as_inputs(x), np.asarray(y)
+        n = _length(x_all)
+        if n != len(y_all):
+            raise ValueError(f"{type(self).__name__}.evaluate: x and y must hold the same "
+                             f"number of samples. Received: x.shape={_shapes(x_all)}, "
+                             f"y.shape={y_all.shape}")
+        weights = _sample_weights(y_all, sample_weight, None, n)
         batch_size = batch_size or 32
-        self._ensure_built(x_all[:1])
+        self._ensure_built(_take(x_all, slice(0, 1)))
         running = _metrics.Mean()
         for metric in self.metrics:
             metric.reset_state()
-        progress = _progress.Progress(math.ceil(len(x_all) / batch_size), "Evaluate",
+        progress = _progress.Progress(math.ceil(n / batch_size), "Evaluate",
                                       _progress.resolve_verbose(verbose))
-        for index, size in self._batches(len(x_all), batch_size):
-            y_pred = self._forward(x_all[index], training=False)
-            running.update_state(self.loss(y_all[index], y_pred), size)  # type: ignore[misc]
+        penalty = self.regularization_loss()
+        for index, size in self._batches(n, batch_size):
+            y_pred = self._forward(_take(x_all, index), training=False)
+            batch_weights = None if weights is None else weights[index]
+            running.update_state(self.loss(y_all[index], y_pred, batch_weights)  # type: ignore
+                                 + penalty, size)
             for metric in self.metrics:
                 metric.update_state(y_all[index], y_pred)
             progress.update(1, self._logs(running))
@@ -332,34 +343,49 @@ class Sequential:
     def predict(self, x: object, batch_size: int | None = None,
                 verbose: int | str = 0) -> np.ndarray:
         """The model's outputs for ``x``, in inference mode, batch by batch."""
-        x_all = np.asarray(x)
-        self._ensure_built(x_all[:1])
+        x_all = _as_inputs(x)
+        n = _length(x_all)
+        self._ensure_built(_take(x_all, slice(0, 1)))
         batch_size = batch_size or 32
-        progress = _progress.Progress(math.ceil(len(x_all) / batch_size), "Predict",
+        progress = _progress.Progress(math.ceil(n / batch_size), "Predict",
                                       _progress.resolve_verbose(verbose))
         outputs = []
-        for index, _ in self._batches(len(x_all), batch_size):
-            outputs.append(self._forward(x_all[index], training=False))
+        for index, _ in self._batches(n, batch_size):
+            outputs.append(self._forward(_take(x_all, index), training=False))
             progress.update(1, {})
         progress.close({})
         return np.concatenate(outputs) if outputs else np.empty((0,))
 
     # -- weights ---------------------------------------------------------------------------
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Every weight, layer by layer in Keras' order (the arrays themselves)."""
+        return [w for layer in self._unique_layers() for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        return [w for layer in self._unique_layers() for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        return [w for layer in self._unique_layers() for w in layer.non_trainable_weights]
+
     def count_params(self) -> int:
         """Total number of scalars in every layer's weights (trainable or not)."""
-        return sum(layer.count_params() for layer in self.layers)
+        return sum(layer.count_params() for layer in self._unique_layers())
 
     def get_weights(self) -> list[np.ndarray]:
-        return [w for layer in self.layers for w in layer.get_weights()]
+        return [w for layer in self._unique_layers() for w in layer.get_weights()]
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         """Set all weights from a flat list, in the order ``get_weights`` gives them."""
-        expected = sum(len(layer.params) for layer in self.layers)
+        layers = self._unique_layers()
+        expected = sum(len(layer.params) for layer in layers)
         if len(weights) != expected:
-            raise ValueError(f"Sequential {self.name!r} expects {expected} weight arrays. "
-                             f"Received: {len(weights)}")
+            raise ValueError(f"{type(self).__name__} {self.name!r} expects {expected} weight "
+                             f"arrays. Received: {len(weights)}")
         at = 0
-        for layer in self.layers:
+        for layer in layers:
             count = len(layer.params)
             layer.set_weights(weights[at:at + count])
             at += count
@@ -367,13 +393,14 @@ class Sequential:
     def save_weights(self, filepath: str | os.PathLike[str]) -> None:
         """Save every weight to a ``.npz`` file (no pickle; written atomically)."""
         if not self.built:
-            raise ValueError(f"Sequential {self.name!r} has no weights yet: build it first")
+            raise ValueError(f"{type(self).__name__} {self.name!r} has no weights yet: build "
+                             f"it first")
         _weights_io.save_weights(self, filepath)
 
     def load_weights(self, filepath: str | os.PathLike[str]) -> None:
         """Load weights saved by ``save_weights``; shapes must fit the model's."""
         if not self.built:
-            self.build()
+            self.build()  # type: ignore[attr-defined]
         _weights_io.load_weights(self, filepath)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
@@ -387,21 +414,24 @@ class Sequential:
                          f"{[layer.name for layer in self.layers]}")
 
     # -- summary ---------------------------------------------------------------------------
+    def _summary_rows(self) -> list[tuple[str, str, str, list[str] | None]]:
+        """(name (type), output shape, parameter count, connected to or None) per row."""
+        raise NotImplementedError
+
     def summary(self, print_fn: Callable[[str], None] | None = None,
                 line_length: int | None = None) -> None:
-        """Print Keras' table: each layer, its output shape and parameter count, and totals."""
-        if not self.built and self.input_shape is not None:
-            self.build()
+        """Print Keras' table: each layer, its output shape and parameter count (and, for a
+        functional model, the layers it is connected to), and the totals."""
         print_fn = print_fn or print
-        rows = []
-        for i, layer in enumerate(self.layers):
-            shape = str(self.output_shapes[i]) if self.built else "?"
-            count = str(layer.count_params()) if layer.built else "0 (unbuilt)"
-            rows.append((f"{layer.name} ({type(layer).__name__})", shape, count))
+        rows = self._summary_rows()
+        connected = any(r[3] is not None for r in rows)
         widths = [max([29, *(len(r[0]) + 2 for r in rows)]),
                   max([26, *(len(r[1]) + 2 for r in rows)]), 10]
+        if connected:
+            widths[2] = 12
+            widths.append(max([20, *(len(c) + 2 for r in rows for c in r[3] or ["-"])]))
         if line_length:
-            widths[2] = max(10, line_length - widths[0] - widths[1])
+            widths[-1] = max(10, line_length - sum(widths[:-1]))
         total_width = sum(widths)
 
         def line(cells: Sequence[str]) -> str:
@@ -409,15 +439,23 @@ class Sequential:
 
         print_fn(f'Model: "{self.name}"')
         print_fn("_" * total_width)
-        print_fn(line(["Layer (type)", "Output Shape", "Param #"]))
+        header = ["Layer (type)", "Output Shape", "Param #"]
+        print_fn(line([*header, "Connected to"] if connected else header))
         print_fn("=" * total_width)
-        for i, row in enumerate(rows):
-            print_fn(line(row))
+        for i, (name, shape, count, inbound) in enumerate(rows):
+            if connected:
+                first, *rest = inbound or ["-"]
+                print_fn(line([name, shape, count, first]))
+                for other in rest:
+                    print_fn(line(["", "", "", other]))
+            else:
+                print_fn(line([name, shape, count]))
             print_fn("=" * total_width if i == len(rows) - 1 else "")
         if not rows:
             print_fn("=" * total_width)
-        total = self.count_params()
-        trainable = sum(layer.count_trainable_params() for layer in self.layers)
+        layers = self._unique_layers()
+        total = sum(layer.count_params() for layer in layers)
+        trainable = sum(layer.count_trainable_params() for layer in layers)
         itemsize = 4
         print_fn(f"Total params: {total:,} ({_bytes(total * itemsize)})")
         print_fn(f"Trainable params: {trainable:,} ({_bytes(trainable * itemsize)})")
@@ -425,8 +463,55 @@ class Sequential:
                  f"({_bytes((total - trainable) * itemsize)})")
         print_fn("_" * total_width)
 
+    # -- configuration ---------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
     def __repr__(self) -> str:
-        return f"<Sequential name={self.name!r}, layers={len(self.layers)}>"
+        return f"<{type(self).__name__} name={self.name!r}, layers={len(self.layers)}>"
+
+
+def _as_inputs(x: object) -> Any:
+    """One array, or, as Keras reads a list of arrays, a list for a model of several inputs."""
+    if isinstance(x, (list, tuple)) and x and all(isinstance(a, np.ndarray) for a in x):
+        return list(x) if len(x) > 1 else x[0]
+    return np.asarray(x)
+
+
+def _length(x: Any) -> int:
+    return len(x[0]) if isinstance(x, list) else len(x)
+
+
+def _take(x: Any, index: object) -> Any:
+    return [a[index] for a in x] if isinstance(x, list) else x[index]
+
+
+def _shapes(x: Any) -> object:
+    return [a.shape for a in x] if isinstance(x, list) else x.shape
+
+
+def _sample_weights(y: np.ndarray, sample_weight: object,
+                    class_weight: Mapping[int, float] | None, n: int) -> np.ndarray | None:
+    """Each sample's weight: ``sample_weight`` times its class's ``class_weight``."""
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.ndim != 1 or len(weights) != n:
+            raise ValueError(f"sample_weight must hold one weight per sample, shape ({n},). "
+                             f"Received: sample_weight.shape={weights.shape}")
+    if class_weight is not None:
+        labels = y.reshape(len(y), -1)
+        if labels.shape[1] > 1:  # one-hot targets
+            classes = labels.argmax(axis=1)
+        else:
+            classes = np.round(labels[:, 0]).astype(np.int64)
+        missing = sorted(set(classes.tolist()) - set(class_weight))
+        if missing:
+            raise ValueError(f"class_weight must give a weight to every class in y. Received: "
+                             f"no weight for classes {missing} (class_weight={class_weight!r})")
+        per_class = np.array([class_weight[int(c)] for c in classes], dtype=np.float64)
+        weights = per_class if weights is None else weights * per_class
+    return weights
 
 
 def _bytes(n: int) -> str:
@@ -437,4 +522,4 @@ def _bytes(n: int) -> str:
     return f"{n:.2f} B"
 
 
-__all__ = ["History", "Sequential"]
+__all__ = ["History", "Model"]
