@@ -42,7 +42,7 @@ class BaseConv(Layer):
     rank: ClassVar[int] = 2
     #: Keras' padding strings for this layer
     paddings: ClassVar[tuple[str, ...]] = ("valid", "same")
-    #: the weight the convolution op reads (the depthwise layers' is "depthwise_kernel")
+    #: the weight the convolution op reads (the separable layers' is "depthwise_kernel")
     kernel_name: ClassVar[str] = "kernel"
 
     def __init__(

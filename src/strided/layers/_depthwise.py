@@ -26,9 +26,10 @@ from ._conv import BaseConv, Initializer, check_positive_int
 
 
 class BaseDepthwiseConv(BaseConv):
-    """An N-d depthwise convolution with Keras' arguments; see ``DepthwiseConv2D``."""
+    """An N-d depthwise convolution with Keras' arguments; see ``DepthwiseConv2D``.
 
-    kernel_name = "depthwise_kernel"
+    Its weight is named "kernel", as Keras 3 names it (Keras 2: "depthwise_kernel").
+    """
 
     def __init__(self, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
                  padding: str = "valid", depth_multiplier: int = 1,
@@ -46,19 +47,18 @@ class BaseDepthwiseConv(BaseConv):
                          depthwise_regularizer, bias_regularizer, depthwise_constraint,
                          bias_constraint, algorithm=algorithm, **kwargs)
         self.depthwise_initializer = self.kernel_initializer
-        self._set_penalties({"depthwise_kernel": depthwise_regularizer,
-                             "bias": bias_regularizer},
-                            {"depthwise_kernel": depthwise_constraint, "bias": bias_constraint})
+        self._set_penalties({self.kernel_name: depthwise_regularizer, "bias": bias_regularizer},
+                            {self.kernel_name: depthwise_constraint, "bias": bias_constraint})
 
     def _weight_shapes(self, channels: int) -> dict[str, tuple[int, ...]]:
-        return {"depthwise_kernel": (*self.kernel_size, channels, self.depth_multiplier)}
+        return {self.kernel_name: (*self.kernel_size, channels, self.depth_multiplier)}
 
     def _output_channels(self, channels: int) -> int:
         return channels * self.depth_multiplier
 
     def _op_kernel(self) -> np.ndarray:
-        *k, c, m = self.params["depthwise_kernel"].shape
-        return self.params["depthwise_kernel"].reshape(*k, 1, c * m)
+        *k, c, m = self.params[self.kernel_name].shape
+        return self.params[self.kernel_name].reshape(*k, 1, c * m)
 
     def _op_groups(self, channels: int) -> int:
         return channels
@@ -107,6 +107,8 @@ class DepthwiseConv2D(BaseDepthwiseConv):
 
 class BaseSeparableConv(BaseDepthwiseConv):
     """A depthwise convolution followed by a pointwise one; see ``SeparableConv2D``."""
+
+    kernel_name = "depthwise_kernel"
 
     def __init__(self, filters: int, kernel_size: int | Sequence[int],
                  strides: int | Sequence[int] = 1, padding: str = "valid",
