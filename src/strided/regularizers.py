@@ -59,20 +59,22 @@ class L1L2(Regularizer):
 
 
 @serializable
-@dataclass
 class L1(L1L2):
-    l1: float = 0.01
-    l2: float = 0.0
+    """``l1 * sum(|w|)``, as ``keras.regularizers.L1``."""
+
+    def __init__(self, l1: float = 0.01) -> None:
+        super().__init__(l1=l1, l2=0.0)
 
     def get_config(self) -> dict[str, Any]:
         return {"l1": self.l1}
 
 
 @serializable
-@dataclass
 class L2(L1L2):
-    l2: float = 0.01
-    l1: float = 0.0
+    """``l2 * sum(w ** 2)``, as ``keras.regularizers.L2``."""
+
+    def __init__(self, l2: float = 0.01) -> None:
+        super().__init__(l1=0.0, l2=l2)
 
     def get_config(self) -> dict[str, Any]:
         return {"l2": self.l2}
