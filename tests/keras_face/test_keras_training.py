@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from keras_oracle import keras, torch
+
 from strided import constraints, losses, optimizers, regularizers
 
 # Keras' variables warn about NumPy 2's __array__(copy=...) protocol: not strided's concern
@@ -13,15 +13,15 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 
 OPTIMIZERS = [
-    lambda O: O.SGD(0.1),
-    lambda O: O.SGD(0.1, momentum=0.9, nesterov=True),
-    lambda O: O.Adam(0.01),
-    lambda O: O.AdamW(0.01, weight_decay=0.1),
-    lambda O: O.Nadam(0.01),
-    lambda O: O.RMSprop(0.01),
-    lambda O: O.RMSprop(0.01, momentum=0.5, centered=True),
-    lambda O: O.Adagrad(0.1),
-    lambda O: O.Adam(0.01, weight_decay=0.05),
+    lambda o: o.SGD(0.1),
+    lambda o: o.SGD(0.1, momentum=0.9, nesterov=True),
+    lambda o: o.Adam(0.01),
+    lambda o: o.AdamW(0.01, weight_decay=0.1),
+    lambda o: o.Nadam(0.01),
+    lambda o: o.RMSprop(0.01),
+    lambda o: o.RMSprop(0.01, momentum=0.5, centered=True),
+    lambda o: o.Adagrad(0.1),
+    lambda o: o.Adam(0.01, weight_decay=0.05),
 ]
 
 

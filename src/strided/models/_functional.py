@@ -61,10 +61,7 @@ class Functional(Model):
                 raise ValueError(f"Model: each input must be a tensor made by "
                                  f"strided.layers.Input. Received: {t!r}")
         self._nodes = self._sorted_nodes()
-        self.layers: list[Layer] = []
-        for node in self._nodes:
-            if all(node.layer is not other for other in self.layers):
-                self.layers.append(node.layer)
+        self.layers: list[Layer] = self._layer_order
         names = [layer.name for layer in self.layers]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -74,35 +71,49 @@ class Functional(Model):
         self.built = True
 
     def _sorted_nodes(self) -> list[Node]:
-        """The nodes from the inputs to the outputs, each after the nodes it reads."""
-        order: list[Node] = []
-        done: set[int] = set()
+        """The nodes from the inputs to the outputs, deepest first, and the layers in Keras'
+        order (``keras.src.ops.function.map_graph``): by decreasing depth, then by the order
+        a walk back from the outputs first meets them."""
         input_nodes = {id(t.node) for t in self.inputs}
-        stack: list[tuple[Node, bool]] = [(t.node, False) for t in reversed(self.outputs)]
-        on_path: set[int] = set()
-        while stack:
-            node, expanded = stack.pop()
-            if id(node) in done:
-                continue
-            if expanded:
-                on_path.discard(id(node))
-                done.add(id(node))
-                order.append(node)
-                continue
-            if isinstance(node.layer, InputLayer) and id(node) not in input_nodes:
-                raise ValueError(f"Model: graph disconnected: the output depends on input "
-                                 f"{node.layer.name!r}, which is not among the model's "
-                                 f"inputs {[t.node.layer.name for t in self.inputs]}")
-            on_path.add(id(node))
-            stack.append((node, True))
-            for parent in reversed(node.parents):
-                if id(parent) not in done:
+        finished: set[int] = set()
+        post_order: list[Node] = []
+        first_seen: dict[int, int] = {}
+        for output in self.outputs:
+            stack: list[tuple[Node, bool]] = [(output.node, False)]  # type: ignore[list-item]
+            while stack:
+                node, expanded = stack.pop()
+                if expanded:
+                    if id(node) not in finished:
+                        finished.add(id(node))
+                        post_order.append(node)
+                    continue
+                if id(node) in finished:
+                    continue
+                first_seen.setdefault(id(node.layer), len(first_seen))
+                if isinstance(node.layer, InputLayer) and id(node) not in input_nodes:
+                    raise ValueError(f"Model: graph disconnected: the output depends on input "
+                                     f"{node.layer.name!r}, which is not among the model's "
+                                     f"inputs {[t.node.layer.name for t in self.inputs]}")
+                stack.append((node, True))
+                for parent in reversed(node.parents):
                     stack.append((parent, False))
-        for t in self.inputs:
-            if id(t.node) not in done:
-                order.insert(0, t.node)
-                done.add(id(t.node))
-        return order
+        depth: dict[int, int] = {}
+        layer_depth: dict[int, int] = {}
+        for node in reversed(post_order):
+            d = max(depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+            layer_depth[id(node.layer)] = depth[id(node)] = d
+            for parent in node.parents:
+                depth[id(parent)] = max(d + 1, depth.get(id(parent), 0))
+        for t in self.inputs:  # inputs the outputs do not use
+            if id(t.node) not in depth:
+                post_order.append(t.node)  # type: ignore[arg-type]
+                depth[id(t.node)] = layer_depth[id(t.node.layer)] = 0  # type: ignore[union-attr]
+                first_seen[id(t.node.layer)] = -1  # type: ignore[union-attr]
+        nodes = sorted(post_order, key=lambda n: -depth[id(n)])  # stable: parents first
+        layers = {id(n.layer): n.layer for n in post_order}
+        self._layer_order = sorted(layers.values(), key=lambda la: (
+            -layer_depth[id(la)], first_seen[id(la)]))
+        return nodes
 
     # -- running ---------------------------------------------------------------------------
     def _ensure_built(self, x: Any) -> None:

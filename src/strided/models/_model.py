@@ -229,7 +229,7 @@ class Model:
         class_weight : dict, optional
             ``{class index: weight}``: each sample's loss is scaled by its class's weight.
         sample_weight : array_like (N,), optional
-            Each sample's loss is scaled by its weight (times its class weight).
+            Each sample's loss is scaled by its weight (not with ``class_weight``, as Keras).
         seed : int, optional, keyword-only
             Calls ``strided.set_random_seed(seed)`` first, so that shuffling and dropout (and
             the weights of layers not built yet) repeat from run to run.
@@ -467,6 +467,12 @@ class Model:
     def get_config(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Model:
+        """The model ``get_config`` describes (a functional one from ``Model``)."""
+        from ._functional import Functional
+        return Functional.from_config(config)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, layers={len(self.layers)}>"
 
@@ -492,7 +498,10 @@ def _shapes(x: Any) -> object:
 
 def _sample_weights(y: np.ndarray, sample_weight: object,
                     class_weight: Mapping[int, float] | None, n: int) -> np.ndarray | None:
-    """Each sample's weight: ``sample_weight`` times its class's ``class_weight``."""
+    """Each sample's weight: ``sample_weight``, or its class's ``class_weight``."""
+    if sample_weight is not None and class_weight is not None:
+        raise ValueError("You cannot use class_weight and sample_weight at the same time "
+                         "(as Keras). Received: both")
     weights = None
     if sample_weight is not None:
         weights = np.asarray(sample_weight, dtype=np.float64)
@@ -510,7 +519,7 @@ def _sample_weights(y: np.ndarray, sample_weight: object,
             raise ValueError(f"class_weight must give a weight to every class in y. Received: "
                              f"no weight for classes {missing} (class_weight={class_weight!r})")
         per_class = np.array([class_weight[int(c)] for c in classes], dtype=np.float64)
-        weights = per_class if weights is None else weights * per_class
+        weights = per_class
     return weights
 
 
