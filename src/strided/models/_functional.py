@@ -154,6 +154,11 @@ class Functional(Model):
         totals: dict[int, dict[str, np.ndarray]] = {}
         for layer in self.layers:
             layer.grads = {}
+        # d(loss)/d(input) of a node matters only if some node it reads from has weights
+        upstream: dict[int, bool] = {}
+        for node in self._nodes:
+            upstream[id(node)] = any(upstream[id(p)] or (p.layer.trainable and bool(
+                p.layer.params)) for p in node.parents)
         with blas_on_one_thread():
             for node, state in reversed(self._tape):
                 g = grads.pop(id(node.output), None)
@@ -161,10 +166,17 @@ class Functional(Model):
                     continue
                 layer = node.layer
                 layer.restore_call_state(state)
-                dx = layer.backward(g)
+                saved, layer.compute_input_gradient = (layer.compute_input_gradient,
+                                                       upstream[id(node)])
+                try:
+                    dx = layer.backward(g)
+                finally:
+                    layer.compute_input_gradient = saved
                 total = totals.setdefault(id(layer), {})
                 for key, value in layer.grads.items():
                     total[key] = total[key] + value if key in total else value
+                if dx is None:
+                    continue
                 for t, d in zip(node.inputs, dx if layer.multiple_inputs else [dx]):
                     if d is not None:
                         grads[id(t)] = grads[id(t)] + d if id(t) in grads else d

@@ -1,0 +1,84 @@
+"""The layers the Keras face added, against central finite differences in float64 (Keras'
+torch backend computes some of them in float32, so this is their exact check), and the
+functional model with layers that need no input gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from finite_differences import numeric_gradient
+from strided import Input, Model, layers, optimizers
+
+F64 = {"dtype": "float64"}
+
+
+def check_layer(layer: layers.Layer, x: np.ndarray, seed: int = 0, tol: float = 1e-6) -> None:
+    rng = np.random.default_rng(seed)
+    y = layer(x, training=True)
+    r = rng.normal(size=y.shape)
+    dx = layer.backward(r)
+    grads = {k: g.copy() for k, g in layer.grads.items()}
+
+    def loss() -> float:
+        return float(np.sum(layer(x, training=True) * r))
+
+    np.testing.assert_allclose(dx, numeric_gradient(loss, x), rtol=tol, atol=tol)
+    for key, grad in grads.items():
+        np.testing.assert_allclose(grad, numeric_gradient(loss, layer.params[key]), rtol=tol,
+                                   atol=tol, err_msg=key)
+
+
+CASES = {
+    "layer_norm": (lambda: layers.LayerNormalization(
+        gamma_initializer="random_normal", beta_initializer="random_normal", **F64), (3, 5)),
+    "layer_norm_axes": (lambda: layers.LayerNormalization(axis=(1, 2), **F64), (2, 3, 4)),
+    "batch_norm": (lambda: layers.BatchNormalization(gamma_initializer="random_normal", **F64),
+                   (4, 3, 3, 2)),
+    "prelu": (lambda: layers.PReLU(alpha_initializer="random_normal", shared_axes=[1], **F64),
+              (3, 4, 2)),
+    "dense_gelu": (lambda: layers.Dense(3, activation="gelu", **F64), (4, 5)),
+    "separable_2d": (lambda: layers.SeparableConv2D(3, 3, strides=2, depth_multiplier=2,
+                                                    padding="same", **F64), (2, 6, 6, 2)),
+    "depthwise_1d": (lambda: layers.DepthwiseConv1D(3, padding="causal", **F64), (2, 7, 2)),
+    "transpose_3d": (lambda: layers.Conv3DTranspose(2, 2, strides=2, **F64), (1, 2, 2, 2, 2)),
+    "transpose_1d": (lambda: layers.Conv1DTranspose(2, 3, strides=2, output_padding=1, **F64),
+                     (2, 4, 3)),
+    "selu": (lambda: layers.Activation("selu", **F64), (3, 4)),
+    "softmax_axis": (lambda: layers.Softmax(axis=1, **F64), (2, 4, 3)),
+    "elu": (lambda: layers.ELU(0.5, **F64), (3, 4)),
+    "upsampling_3d": (lambda: layers.UpSampling3D((1, 2, 2), **F64), (1, 2, 2, 2, 1)),
+    "cropping_2d_cf": (lambda: layers.Cropping2D(((1, 0), (0, 1)), data_format="channels_first",
+                                                 **F64), (1, 2, 4, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_layer_gradients_match_finite_differences(name: str) -> None:
+    make, shape = CASES[name]
+    check_layer(make(), np.random.default_rng(1).normal(size=shape))
+
+
+def test_functional_model_may_start_with_a_layer_that_has_no_backward() -> None:
+    x = Input((8, 8, 1))
+    y = layers.RandomTranslation(0.1, 0.1, seed=0)(x)
+    y = layers.Conv2D(2, 3, activation="relu")(y)
+    y = layers.Dense(2)(layers.GlobalAveragePooling2D()(y))
+    model = Model(x, y)
+    model.compile(optimizers.SGD(0.1), "mse")
+    loss = model.train_on_batch(np.ones((4, 8, 8, 1)), np.zeros((4, 2)))
+    assert np.isfinite(loss)
+
+
+def test_regularization_and_constraints_in_a_training_step() -> None:
+    layer = layers.Dense(2, kernel_regularizer="l2", kernel_constraint="non_neg", **F64)
+    model = Model(x := Input((3,), dtype="float64"), layer(x))
+    model.compile(optimizers.SGD(0.5), "mse")
+    rng = np.random.default_rng(0)
+    w0 = layer.params["kernel"].copy()
+    data, target = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    loss = model.train_on_batch(data, target)
+    residual = data @ w0 + 0 - target
+    np.testing.assert_allclose(loss, np.mean(residual ** 2) + 0.01 * np.sum(w0 ** 2))
+    expected = w0 - 0.5 * (data.T @ (2 * residual / residual.size) + 0.02 * w0)
+    np.testing.assert_allclose(layer.params["kernel"], np.maximum(expected, 0))
