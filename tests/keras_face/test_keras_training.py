@@ -139,3 +139,16 @@ def test_constraint_matches_keras(make) -> None:
 def test_training_errors(make, match) -> None:
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_accuracy_follows_the_loss_as_in_keras() -> None:
+    from strided import metrics
+    rng = np.random.default_rng(4)
+    y_true = (rng.random((8, 3)) > 0.5).astype(float)
+    y_pred = rng.random((8, 3))
+    ours = metrics.get("accuracy", losses.BinaryCrossentropy())
+    theirs = keras.metrics.BinaryAccuracy()
+    ours.update_state(y_true, y_pred)
+    theirs.update_state(y_true, y_pred)
+    assert isinstance(ours, metrics.BinaryAccuracy)
+    np.testing.assert_allclose(ours.result(), float(theirs.result()), rtol=1e-7)
