@@ -117,5 +117,5 @@ def get(identifier: str | Metric, loss: _losses.Loss | None = None) -> Metric:
                      f"Metric. Received: metric={identifier!r}")
 
 
-__all__ = ["Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean", "Metric", "SparseCategoricalAccuracy",
-           "get"]
+__all__ = ["Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean", "Metric",
+           "SparseCategoricalAccuracy", "get"]

@@ -74,7 +74,6 @@ class DepthwiseConv1D(BaseDepthwiseConv):
     """Depthwise 1-D convolution, as ``keras.layers.DepthwiseConv1D``."""
 
     rank = 1
-    paddings = ("valid", "same", "causal")
 
 
 class DepthwiseConv2D(BaseDepthwiseConv):
@@ -180,7 +179,6 @@ class SeparableConv1D(BaseSeparableConv):
     """Depthwise-separable 1-D convolution, as ``keras.layers.SeparableConv1D``."""
 
     rank = 1
-    paddings = ("valid", "same", "causal")
 
 
 class SeparableConv2D(BaseSeparableConv):
