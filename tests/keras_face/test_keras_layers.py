@@ -49,6 +49,9 @@ LAYERS = [
     (lambda L: L.Cropping3D(((1, 0), (0, 1), (1, 1))), (4, 4, 4, 1)),
     (lambda L: L.UpSampling1D(3), (4, 2)),
     (lambda L: L.UpSampling2D((2, 3)), (3, 3, 2)),
+    (lambda L: L.UpSampling2D((2, 3), interpolation="bilinear"), (3, 4, 2)),
+    (lambda L: L.UpSampling2D(2, data_format="channels_first", interpolation="bilinear"),
+     (2, 3, 3)),
     (lambda L: L.UpSampling3D(2), (2, 2, 2, 1)),
     (lambda L: L.Reshape((-1, 2)), (4, 3, 2)),
     (lambda L: L.Permute((2, 1, 3)), (3, 4, 2)),
@@ -237,8 +240,9 @@ def test_any_callable_is_an_activation_with_its_derivative() -> None:
      r"`dims`.*Received: dims=\(1, 3\)"),
     (lambda: layers.LeakyReLU(-1), ValueError, r"LeakyReLU: the negative_slope value.*"
      r"Received: negative_slope=-1"),
-    (lambda: layers.UpSampling2D(interpolation="bilinear"), NotImplementedError,
-     r"UpSampling2D: only interpolation='nearest' is implemented"),
+    (lambda: layers.UpSampling2D(interpolation="bicubic"), NotImplementedError,
+     r"UpSampling2D: only interpolation 'nearest' and 'bilinear' are implemented. Received: "
+     r"interpolation='bicubic'"),
     (lambda: layers.Add()([np.zeros((2, 3))]), ValueError, r"Add: a merge layer should be "
      r"called on a list of at least 2 inputs"),
     (lambda: layers.Add()([np.zeros((2, 3)), np.zeros((2, 4))]), ValueError,

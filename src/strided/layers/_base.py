@@ -52,18 +52,20 @@ class Layer:
         if init is None:
             return
 
+        signature = inspect.signature(init)
+
         @functools.wraps(init)
         def recording_init(self: Layer, *args: object, **kw: object) -> None:
             outermost = "_init_arguments" not in self.__dict__
             if outermost:
                 self._init_arguments = {}
             init(self, *args, **kw)
-            if outermost:
-                bound = inspect.signature(init).bind(self, *args, **kw)
+            if outermost:  # keep the arguments for get_config
+                bound = signature.bind(self, *args, **kw)
                 bound.apply_defaults()
                 arguments = dict(bound.arguments)
                 arguments.pop("self")
-                for name, parameter in inspect.signature(init).parameters.items():
+                for name, parameter in signature.parameters.items():
                     if parameter.kind is inspect.Parameter.VAR_KEYWORD:
                         arguments.update(arguments.pop(name))
                     elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:

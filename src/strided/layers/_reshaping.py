@@ -1,6 +1,7 @@
 """Keras' reshaping layers: ``Flatten``, ``Reshape``, ``Permute``, ``ZeroPadding1D/2D/3D``,
 ``Cropping1D/2D/3D`` and ``UpSampling1D/2D/3D`` (nearest); each backward is the adjoint
-(reshape back, transpose back, crop, zero-fill, sum over each repeated block).
+(reshape back, transpose back, crop, zero-fill, sum over each repeated block, or the
+transposed interpolation matrix for bilinear upsampling).
 """
 
 from __future__ import annotations
@@ -226,6 +227,24 @@ class Cropping3D(_Cropping):
         super().__init__(cropping, data_format, **kwargs)
 
 
+def _linear_weights(n: int, k: int) -> np.ndarray:
+    """The (n * k, n) matrix of linear interpolation with half-pixel centres, as Keras'
+    bilinear resize: output ``i`` reads ``(i + 0.5) / k - 0.5``, clamped to the edges."""
+    src = np.clip((np.arange(n * k) + 0.5) / k - 0.5, 0, n - 1)
+    lo = np.floor(src).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    weights = np.zeros((n * k, n))
+    np.add.at(weights, (np.arange(n * k), lo), 1 - (src - lo))
+    np.add.at(weights, (np.arange(n * k), hi), src - lo)
+    return weights
+
+
+def _along(matrix: np.ndarray, x: np.ndarray, axis: int) -> np.ndarray:
+    """``matrix`` applied along ``axis`` of ``x``."""
+    y = np.tensordot(matrix.astype(x.dtype, copy=False), np.moveaxis(x, axis, 0), axes=1)
+    return np.moveaxis(y, 0, axis)
+
+
 class _UpSampling(_Spatial):
     """Each row repeated ``size`` times along each spatial axis (nearest neighbour)."""
 
@@ -234,15 +253,23 @@ class _UpSampling(_Spatial):
         super().__init__(data_format, **kwargs)
         self.size = normalize_tuple(size, self.rank, "size", type(self).__name__)
 
+    interpolation = "nearest"
+
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         y = inputs
         for axis, k in zip(self._axes(inputs.ndim), self.size):
-            y = np.repeat(y, k, axis=axis)
+            if self.interpolation == "bilinear":
+                y = _along(_linear_weights(y.shape[axis], k), y, axis)
+            else:
+                y = np.repeat(y, k, axis=axis)
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         g = grad_output
         for axis, k in zip(self._axes(g.ndim), self.size):
+            if self.interpolation == "bilinear":
+                g = _along(_linear_weights(g.shape[axis] // k, k).T, g, axis)
+                continue
             shape = list(g.shape)
             shape[axis:axis + 1] = [shape[axis] // k, k]
             g = g.reshape(shape).sum(axis=axis + 1)
@@ -266,8 +293,8 @@ class UpSampling1D(_UpSampling):
 
 
 class UpSampling2D(_UpSampling):
-    """Nearest-neighbour upsampling, as ``keras.layers.UpSampling2D`` (``interpolation``
-    "nearest" only).
+    """Upsampling by whole factors, as ``keras.layers.UpSampling2D``: ``interpolation``
+    "nearest" (rows and columns repeated) or "bilinear" (half-pixel centres, as Keras).
 
     >>> import numpy as np
     >>> UpSampling2D()(np.arange(4.0).reshape(1, 2, 2, 1))[0, :, :, 0].tolist()[0]
@@ -279,9 +306,10 @@ class UpSampling2D(_UpSampling):
 
     def __init__(self, size: object = (2, 2), data_format: str | None = None,
                  interpolation: str = "nearest", **kwargs: object) -> None:
-        if interpolation != "nearest":
-            raise NotImplementedError(f"UpSampling2D: only interpolation='nearest' is "
-                                      f"implemented. Received: interpolation={interpolation!r}")
+        if interpolation not in ("nearest", "bilinear"):
+            raise NotImplementedError(f"UpSampling2D: only interpolation 'nearest' and "
+                                      f"'bilinear' are implemented. Received: "
+                                      f"interpolation={interpolation!r}")
         super().__init__(size, data_format, **kwargs)
         self.interpolation = interpolation
 

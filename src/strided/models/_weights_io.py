@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from ._model import Sequential
+    from ._model import Model
 
 FORMAT_VERSION = 1
 
@@ -30,7 +30,7 @@ def _check_name(filepath: str | os.PathLike[str]) -> Path:
     return path
 
 
-def save_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
+def save_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
     """Write the model's weights to ``filepath`` (a ``.npz``), atomically."""
     path = _check_name(filepath)
     arrays: dict[str, np.ndarray] = {"format": np.array(FORMAT_VERSION)}
@@ -70,7 +70,7 @@ def _read(path: Path) -> dict[str, np.ndarray]:
                          ) from None
 
 
-def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
+def load_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
     """Set the model's weights from ``filepath``; nothing changes unless every shape fits."""
     path = _check_name(filepath)
     arrays = _read(path)
