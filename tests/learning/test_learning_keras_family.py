@@ -82,3 +82,33 @@ def test_regularization_and_constraints_in_a_training_step() -> None:
     np.testing.assert_allclose(loss, np.mean(residual ** 2) + 0.01 * np.sum(w0 ** 2))
     expected = w0 - 0.5 * (data.T @ (2 * residual / residual.size) + 0.02 * w0)
     np.testing.assert_allclose(layer.params["kernel"], np.maximum(expected, 0))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.Add(name="a"), lambda: layers.Concatenate(axis=1), lambda: layers.Dropout(0.3),
+    lambda: layers.SpatialDropout2D(0.2, data_format="channels_first", seed=4),
+    lambda: layers.RandomTranslation(0.1, (-0.2, 0.1), fill_mode="wrap"),
+    lambda: layers.Conv2D(2, 3, kernel_regularizer="l1_l2", bias_constraint="non_neg",
+                          kernel_initializer="he_normal", activation=np.tanh, trainable=False),
+])
+def test_config_round_trips(make) -> None:
+    layer = make()
+    config = layer.get_config()
+    again = type(layer).from_config(config)
+    assert again.get_config() == config and type(again) is type(layer)
+
+
+def test_keras_module_names_are_importable() -> None:
+    import strided.constraints
+    import strided.losses
+    import strided.metrics
+    import strided.optimizers
+    import strided.regularizers
+    from strided.models import Functional, Model, Sequential
+
+    assert strided.Model is Model and strided.Sequential is Sequential
+    x = Input((2,))
+    assert isinstance(Model(x, layers.Dense(1)(x)), Functional)
+    assert strided.optimizers.get("nadam") and strided.losses.get("huber")
+    assert strided.regularizers.get("l2").l2 == 0.01 and strided.constraints.get("non_neg")
+    assert strided.metrics.get("binary_accuracy")
