@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from finite_differences import numeric_gradient
-from strided import Input, Model, layers, optimizers
+from strided import Input, Model, Sequential, layers, optimizers
 
 F64 = {"dtype": "float64"}
 
@@ -112,3 +112,22 @@ def test_keras_module_names_are_importable() -> None:
     assert strided.optimizers.get("nadam") and strided.losses.get("huber")
     assert strided.regularizers.get("l2").l2 == 0.01 and strided.constraints.get("non_neg")
     assert strided.metrics.get("binary_accuracy")
+
+
+def test_a_model_called_on_a_symbolic_tensor_joins_the_graph_with_its_layers() -> None:
+    block = Sequential([layers.Input((4, 4, 2)), layers.Conv2D(2, 3, padding="same"),
+                        layers.ReLU()])
+    x = Input((4, 4, 2))
+    inner = Model(x, layers.Add()([x, block(x)]))
+    y = Input((4, 4, 2))
+    outer = Model(y, layers.Flatten()(inner(y)))
+    data = np.random.default_rng(5).normal(size=(3, 4, 4, 2)).astype(np.float32)
+    expected = data + block.predict(data)
+    np.testing.assert_allclose(outer.predict(data), expected.reshape(3, -1), rtol=1e-6)
+    assert outer.count_params() == block.count_params() == 38
+    stacked = Sequential([layers.Input((4, 4, 2)), block, layers.Flatten()])
+    assert stacked.layers[0] is block.layers[0] and len(stacked.layers) == 3
+    outer.compile(optimizers.SGD(0.01), "mse")
+    before = block.layers[0].params["kernel"].copy()
+    outer.train_on_batch(data, np.zeros((3, 32)))
+    assert not np.array_equal(before, block.layers[0].params["kernel"])  # shared weights

@@ -115,6 +115,20 @@ class Functional(Model):
             -layer_depth[id(la)], first_seen[id(la)]))
         return nodes
 
+    def _call_symbolic(self, x: Any) -> Any:
+        tensors = list(x) if isinstance(x, (list, tuple)) else [x]
+        if len(tensors) != len(self.inputs):
+            raise ValueError(f"Model {self.name!r} expects {len(self.inputs)} input(s). "
+                             f"Received: {len(tensors)} tensor(s)")
+        mapped: dict[int, KerasTensor] = {id(t): v for t, v in zip(self.inputs, tensors)}
+        for node in self._nodes:
+            if isinstance(node.layer, InputLayer):
+                continue
+            args = [mapped[id(t)] for t in node.inputs]
+            mapped[id(node.output)] = node.layer(args if node.layer.multiple_inputs else args[0])
+        outputs = [mapped[id(t)] for t in self.outputs]
+        return outputs if self._many_outputs else outputs[0]
+
     # -- running ---------------------------------------------------------------------------
     def _ensure_built(self, x: Any) -> None:
         arrays = x if isinstance(x, list) else [x]

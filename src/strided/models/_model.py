@@ -29,6 +29,7 @@ from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from ..layers._base import Layer
+from ..layers._graph import is_symbolic
 from . import _progress, _weights_io
 
 
@@ -89,10 +90,18 @@ class Model:
     def _input_gradients_skipped(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
 
-    def __call__(self, x: object, training: bool = False) -> np.ndarray:
+    def __call__(self, x: object, training: bool = False) -> Any:
+        """The outputs for arrays ``x``; on symbolic tensors, the model's layers called on them
+        in turn (so that the model's layers join the calling model's graph, shared with this
+        model: the calling model trains, saves and summarises them as its own layers)."""
+        if is_symbolic(x):
+            return self._call_symbolic(x)
         inputs = _as_inputs(x)
         self._ensure_built(inputs)
         return self._forward(inputs, training)
+
+    def _call_symbolic(self, x: Any) -> Any:
+        raise NotImplementedError
 
     @property
     def trainable(self) -> bool:

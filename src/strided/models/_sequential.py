@@ -49,11 +49,17 @@ class Sequential(Model):
             self.add(layer)
 
     # -- building -------------------------------------------------------------------------
-    def add(self, layer: Layer | KerasTensor) -> None:
-        """Append ``layer`` (or, first of all, set the input with ``Input(shape)``)."""
+    def add(self, layer: Layer | KerasTensor | Model) -> None:
+        """Append ``layer`` (or, first of all, set the input with ``Input(shape)``); a model's
+        layers are appended one by one."""
         if isinstance(layer, KerasTensor) and layer.node is not None and isinstance(
                 layer.node.layer, InputLayer):
             layer = layer.node.layer
+        if isinstance(layer, Model):  # its layers, in turn, as Keras' nested model computes
+            for inner in layer.layers:
+                if not isinstance(inner, InputLayer):
+                    self.add(inner)
+            return
         if isinstance(layer, InputLayer):
             if self.layers or self.input_shape is not None:
                 raise ValueError(f"Sequential: an Input can only be the first layer. "
@@ -74,6 +80,11 @@ class Sequential(Model):
         self.built = False
         if self.input_shape is not None:
             self.build(self.input_shape)
+
+    def _call_symbolic(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x
 
     def pop(self) -> Layer:
         """Remove the last layer and return it, as ``keras.Sequential.pop``."""
