@@ -131,3 +131,15 @@ def test_a_model_called_on_a_symbolic_tensor_joins_the_graph_with_its_layers() -
     before = block.layers[0].params["kernel"].copy()
     outer.train_on_batch(data, np.zeros((3, 32)))
     assert not np.array_equal(before, block.layers[0].params["kernel"])  # shared weights
+
+
+def test_frozen_batch_norm_backward_is_its_inference_affine_map() -> None:
+    layer = layers.BatchNormalization(gamma_initializer="random_normal",
+                                      moving_mean_initializer="random_normal", **F64)
+    layer.build((None, 3, 2))
+    layer.trainable = False
+    layer.params["moving_variance"][:] = [0.5, 2.0]
+    x = np.random.default_rng(6).normal(size=(4, 3, 2))
+    check_layer(layer, x)
+    assert layer.grads == {}
+    np.testing.assert_allclose(layer(x, training=True), layer(x))  # inference statistics

@@ -111,6 +111,7 @@ class BatchNormalization(Layer):
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         x = inputs
         p = self.params
+        frozen = training and not self.trainable
         training = training and self.trainable  # a frozen layer runs in inference mode, as Keras
         gamma = p["gamma"] if self.scale else np.ones(x.shape[self.axis], x.dtype)
         if training:
@@ -133,11 +134,16 @@ class BatchNormalization(Layer):
         if self.center:
             y += self._broadcast(p["beta"].astype(x.dtype, copy=False), x.ndim)
         self._cache = (centred, inv_std) if training else None
+        if frozen:  # an affine map: dx = dy * gamma * inv_std
+            self._cache = (None, (gamma * inv_std).astype(x.dtype, copy=False))
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         centred, inv_std = self._cached(self._cache)  # type: ignore[misc]
         g = grad_output
+        if centred is None:  # frozen: no weight gradients, the statistics are constants
+            self.grads = {}
+            return g * self._broadcast(inv_std, g.ndim)
         count = g.size // g.shape[self.axis]
         sum_g = self._sum(g)
         work = g * centred
