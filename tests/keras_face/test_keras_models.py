@@ -192,3 +192,30 @@ def _compiled() -> Sequential:
     model = Sequential([layers.Input((3,)), layers.Dense(3)])
     model.compile("sgd", "sparse_categorical_crossentropy")
     return model
+
+
+def test_two_output_model_trains_as_keras() -> None:
+    def build(L, Input):
+        x = Input((4,))
+        h = L.Dense(5, activation="tanh", name="h")(x)
+        return x, [L.Dense(2, name="a")(h), L.Dense(1, activation="sigmoid", name="b")(h)]
+
+    ours = Model(*build(layers, Input))
+    theirs = keras.Model(*build(keras.layers, keras.Input))
+    theirs.set_weights(ours.get_weights())
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(10, 4))
+    ys = [rng.normal(size=(10, 2)), (rng.random((10, 1)) > 0.5).astype(float)]
+    ours.compile(optimizers.Adam(0.01), {"a": "mse", "b": "binary_crossentropy"},
+                 loss_weights=[1.0, 0.5])
+    theirs.compile(keras.optimizers.Adam(0.01), {"a": "mse", "b": "binary_crossentropy"},
+                   loss_weights=[1.0, 0.5])
+    got = ours.fit(x, ys, batch_size=5, epochs=3, shuffle=False, verbose=0)
+    want = theirs.fit(x, ys, batch_size=5, epochs=3, shuffle=False, verbose=0)
+    np.testing.assert_allclose(got.history["loss"], want.history["loss"], rtol=1e-5)
+    for a, b in zip(ours.predict(x), theirs.predict(x, verbose=0)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"compile: loss must name every output \['a', 'b'\]"):
+        ours.compile("sgd", {"a": "mse"})
+    with pytest.raises(NotImplementedError, match=r"metrics for a model of several outputs"):
+        ours.compile("sgd", "mse", metrics=["mae"])

@@ -160,11 +160,13 @@ class Functional(Model):
         outputs = [values[id(t)] for t in self.outputs]
         return outputs if self._many_outputs else outputs[0]
 
-    def _backward(self, grad: np.ndarray) -> None:
-        if self._many_outputs:
-            raise NotImplementedError(f"Model {self.name!r}: training a model of several "
-                                      f"outputs is not supported; use one output")
-        grads: dict[int, np.ndarray] = {id(self.outputs[0]): grad}
+    def _output_names(self) -> list[str]:
+        return [t.node.layer.name for t in self.outputs]  # type: ignore[union-attr]
+
+    def _backward(self, grad: Any) -> None:
+        grads: dict[int, np.ndarray] = {}
+        for t, g in zip(self.outputs, grad if self._many_outputs else [grad]):
+            grads[id(t)] = grads[id(t)] + g if id(t) in grads else g
         totals: dict[int, dict[str, np.ndarray]] = {}
         for layer in self.layers:
             layer.grads = {}

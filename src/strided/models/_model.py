@@ -113,15 +113,32 @@ class Model:
         for layer in self.layers:
             layer.trainable = value
 
+    def _output_names(self) -> list[str]:
+        return ["output"]
+
     def compile(self, optimizer: str | _optimizers.Optimizer = "rmsprop",
-                loss: str | _losses.Loss | None = None,
-                metrics: Sequence[str | _metrics.Metric] | None = None) -> None:
-        """Choose the optimiser, the loss and the metrics, by Keras name or as objects."""
+                loss: Any = None, metrics: Sequence[str | _metrics.Metric] | None = None,
+                loss_weights: Sequence[float] | Mapping[str, float] | None = None) -> None:
+        """Choose the optimiser, the loss and the metrics, by Keras name or as objects.
+
+        A model of several outputs takes one loss for all, or a list (or a dict by output
+        layer name) of them, and ``loss_weights`` alike: its loss is the weighted sum.
+        """
+        kind = type(self).__name__
         if loss is None:
-            raise ValueError(f"{type(self).__name__}.compile: a loss is needed to train. "
-                             f"Received: loss=None")
+            raise ValueError(f"{kind}.compile: a loss is needed to train. Received: loss=None")
         self.optimizer = _optimizers.get(optimizer)
-        self.loss = _losses.get(loss)
+        names = self._output_names()
+        if len(names) == 1:
+            self.loss = _losses.get(loss)
+        else:
+            if metrics:
+                raise NotImplementedError(f"{kind}.compile: metrics for a model of several "
+                                          f"outputs are not supported. Received: "
+                                          f"metrics={metrics!r}")
+            self.loss = _OutputsLoss(_per_output(loss, names, "loss", _losses.get),
+                                     _per_output(1.0 if loss_weights is None else loss_weights,
+                                                 names, "loss_weights", float))
         if isinstance(metrics, (str, _metrics.Metric)):
             metrics = [metrics]
         self.metrics = [_metrics.get(m, self.loss) for m in metrics or []]
@@ -185,7 +202,7 @@ class Model:
         ``[loss, *metrics]``, or a dict with ``return_dict=True``.
         """
         self._check_compiled("train_on_batch")
-        inputs, targets = _as_inputs(x), np.asarray(y)
+        inputs, targets = _as_inputs(x), _as_inputs(y)
         self._ensure_built(inputs)
         weights = _sample_weights(targets, sample_weight, class_weight, _length(inputs))
         return self._results(self._train_step(inputs, targets, weights), return_dict)
@@ -194,7 +211,7 @@ class Model:
                       return_dict: bool = False) -> float | list[float] | dict[str, float]:
         """The loss (and metrics) on one batch, in inference mode, as Keras'."""
         self._check_compiled("test_on_batch")
-        inputs, targets = _as_inputs(x), np.asarray(y)
+        inputs, targets = _as_inputs(x), _as_inputs(y)
         self._ensure_built(inputs)
         y_pred = self._forward(inputs, training=False)
         weights = _sample_weights(targets, sample_weight, None, _length(inputs))
@@ -255,11 +272,11 @@ class Model:
         kind = type(self).__name__
         if seed is not None:
             _random.set_random_seed(seed)
-        x_all, y_all = _as_inputs(x), np.asarray(y)
+        x_all, y_all = _as_inputs(x), _as_inputs(y)
         n = _length(x_all)
-        if n != len(y_all):
+        if n != _length(y_all):
             raise ValueError(f"{kind}.fit: x and y must hold the same number of samples. "
-                             f"Received: x.shape={_shapes(x_all)}, y.shape={y_all.shape}")
+                             f"Received: x.shape={_shapes(x_all)}, y.shape={_shapes(y_all)}")
         batch_size = 32 if batch_size is None else batch_size
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"{kind}.fit: batch_size must be a positive int. Received: "
@@ -270,8 +287,8 @@ class Model:
         weights = _sample_weights(y_all, sample_weight, class_weight, n)
         if validation_data is None and validation_split:
             split = int(n * (1 - validation_split))
-            validation_data = (_take(x_all, slice(split, None)), y_all[split:])
-            x_all, y_all = _take(x_all, slice(0, split)), y_all[:split]
+            validation_data = (_take(x_all, slice(split, None)), _take(y_all, slice(split, None)))
+            x_all, y_all = _take(x_all, slice(0, split)), _take(y_all, slice(0, split))
             weights = None if weights is None else weights[:split]
             n = split
         if n == 0:
@@ -288,7 +305,7 @@ class Model:
             running = _metrics.Mean()
             progress = _progress.Progress(steps, f"Epoch {epoch + 1}/{epochs}", level)
             for index, size in self._batches(n, batch_size, order):
-                loss = self._train_step(_take(x_all, index), y_all[index],
+                loss = self._train_step(_take(x_all, index), _take(y_all, index),
                                         None if weights is None else weights[index])
                 running.update_state(loss, size)
                 progress.update(1, self._logs(running))
@@ -319,12 +336,12 @@ class Model:
         dict with ``return_dict=True``.
         """
         self._check_compiled("evaluate")
-        x_all, y_all = _as_inputs(x), np.asarray(y)
+        x_all, y_all = _as_inputs(x), _as_inputs(y)
         n = _length(x_all)
-        if n != len(y_all):
+        if n != _length(y_all):
             raise ValueError(f"{type(self).__name__}.evaluate: x and y must hold the same "
                              f"number of samples. Received: x.shape={_shapes(x_all)}, "
-                             f"y.shape={y_all.shape}")
+                             f"y.shape={_shapes(y_all)}")
         weights = _sample_weights(y_all, sample_weight, None, n)
         batch_size = batch_size or 32
         self._ensure_built(_take(x_all, slice(0, 1)))
@@ -337,10 +354,11 @@ class Model:
         for index, size in self._batches(n, batch_size):
             y_pred = self._forward(_take(x_all, index), training=False)
             batch_weights = None if weights is None else weights[index]
-            running.update_state(self.loss(y_all[index], y_pred, batch_weights)  # type: ignore
+            targets = _take(y_all, index)
+            running.update_state(self.loss(targets, y_pred, batch_weights)  # type: ignore
                                  + penalty, size)
             for metric in self.metrics:
-                metric.update_state(y_all[index], y_pred)
+                metric.update_state(targets, y_pred)
             progress.update(1, self._logs(running))
         logs = self._logs(running)
         progress.close(logs)
@@ -363,7 +381,11 @@ class Model:
             outputs.append(self._forward(_take(x_all, index), training=False))
             progress.update(1, {})
         progress.close({})
-        return np.concatenate(outputs) if outputs else np.empty((0,))
+        if not outputs:
+            return np.empty((0,))
+        if isinstance(outputs[0], list):  # several outputs: one array each
+            return [np.concatenate(parts) for parts in zip(*outputs)]  # type: ignore[return-value]
+        return np.concatenate(outputs)
 
     # -- weights ---------------------------------------------------------------------------
     @property
@@ -486,6 +508,47 @@ class Model:
         return f"<{type(self).__name__} name={self.name!r}, layers={len(self.layers)}>"
 
 
+class _OutputsLoss(_losses.Loss):
+    """The loss of a model of several outputs: ``sum(w_i * loss_i(y_i, y_pred_i))``."""
+
+    name = "loss"
+
+    def __init__(self, losses: list[_losses.Loss], weights: list[float]) -> None:
+        self.losses, self.weights = losses, weights
+
+    def _check(self, y_true: Any) -> list[Any]:
+        if not isinstance(y_true, list) or len(y_true) != len(self.losses):
+            raise ValueError(f"a model of {len(self.losses)} outputs needs a list of "
+                             f"{len(self.losses)} target arrays. Received: "
+                             f"{type(y_true).__name__}")
+        return y_true
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: object = None) -> float:
+        return sum(w * loss(y, p, sample_weight) for loss, w, y, p in
+                   zip(self.losses, self.weights, self._check(y_true), y_pred))
+
+    def gradient(self, y_true: Any, y_pred: Any, sample_weight: object = None) -> Any:
+        return [w * loss.gradient(y, p, sample_weight) for loss, w, y, p in
+                zip(self.losses, self.weights, self._check(y_true), y_pred)]
+
+
+def _per_output(value: Any, names: list[str], what: str, convert: Callable[[Any], Any]
+                ) -> list[Any]:
+    """One entry per output from one value, a list in output order or a dict by name."""
+    if isinstance(value, Mapping):
+        missing = [n for n in names if n not in value]
+        if missing:
+            raise ValueError(f"compile: {what} must name every output {names}. Received: "
+                             f"no entry for {missing}")
+        return [convert(value[n]) for n in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(names):
+            raise ValueError(f"compile: {what} must hold one entry per output ({len(names)}). "
+                             f"Received: {len(value)} entries")
+        return [convert(v) for v in value]
+    return [convert(value) for _ in names]
+
+
 def _as_inputs(x: object) -> Any:
     """One array, or, as Keras reads a list of arrays, a list for a model of several inputs."""
     if isinstance(x, (list, tuple)) and x and all(isinstance(a, np.ndarray) for a in x):
@@ -518,6 +581,9 @@ def _sample_weights(y: np.ndarray, sample_weight: object,
             raise ValueError(f"sample_weight must hold one weight per sample, shape ({n},). "
                              f"Received: sample_weight.shape={weights.shape}")
     if class_weight is not None:
+        if isinstance(y, list):
+            raise ValueError("class_weight is not supported for a model of several outputs "
+                             "(as Keras). Received: class_weight with a list of targets")
         labels = y.reshape(len(y), -1)
         if labels.shape[1] > 1:  # one-hot targets
             classes = labels.argmax(axis=1)
