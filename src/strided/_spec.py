@@ -293,28 +293,59 @@ def transpose_output_size(
 ) -> tuple[int, ...]:
     """Spatial output size of a transposed convolution (PyTorch's and Keras' rules).
 
-    With ``k = dilation * (kernel_size - 1) + 1`` per dimension::
+    With ``k = dilation * (kernel_size - 1) + 1`` per dimension and PyTorch's int padding::
 
-        (size - 1) * stride + k - 2 * pad + output_padding
+        (size - 1) * stride + k - 2 * padding + output_padding
 
-    where ``pad`` is PyTorch's int padding, or, for Keras' strings, 0 ("valid") and ``k // 2``
-    ("same").  Keras without ``output_padding`` (None) uses ``size * stride`` ("same") and
-    ``size * stride + max(k - stride, 0)`` ("valid") instead, the sizes whose convolution
-    (TensorFlow's SAME or VALID) maps back to ``size``.
+    For Keras' "valid" and "same" it is ``transpose_geometry``'s size.
     """
-    out = []
+    if isinstance(padding, str):
+        return transpose_geometry(size, kernel_size, stride, padding, dilation,
+                                  output_padding)[0]
+    extra = output_padding or (0,) * len(size)
+    return tuple((n - 1) * s + d * (k - 1) + 1 - 2 * p + o for n, k, s, p, d, o in
+                 zip(size, kernel_size, stride, padding, dilation, extra))
+
+
+def transpose_geometry(
+    size: Sequence[int],
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    padding: str,
+    dilation: Sequence[int],
+    output_padding: Sequence[int] | None,
+) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+    """Keras' transposed convolution as the input gradient of a convolution: the output size
+    and the per-side padding of that convolution (Keras 3's rule, as its JAX backend and
+    TensorFlow compute it).
+
+    Per dimension, with ``k = dilation * (kernel_size - 1) + 1`` and ``p`` the output padding,
+    the stride-dilated input is padded by ``(left, right)`` and correlated with the kernel::
+
+        valid   p = max(k, stride) - k if None;  left = k - 1,  right = k - 1 + p
+        same    L = stride + k - 2 if p is None else k + k % 2 - 2 + p
+                left = min(ceil(L / 2), k - 1),  right = L - left
+        size'   = (size - 1) * stride + left + right - k + 2
+
+    The convolution mapping the output back has padding ``(k - 1 - left, k - 1 - right)``;
+    a negative ``k - 1 - right`` (never below ``1 - stride``) means the last rows of the
+    output are read by no window, so padding 0 gives the same convolution.
+    """
+    out, pads = [], []
     for i, n in enumerate(size):
         k = dilation[i] * (kernel_size[i] - 1) + 1
         s = stride[i]
-        if isinstance(padding, str) and output_padding is None:
-            out.append(n * s if padding == "same" else n * s + max(k - s, 0))
-            continue
-        if isinstance(padding, str):
-            pad = k // 2 if padding == "same" else 0
+        extra = None if output_padding is None else output_padding[i]
+        if padding == "valid":
+            extra = max(k, s) - k if extra is None else extra
+            left, right = k - 1, k - 1 + extra
         else:
-            pad = padding[i]
-        out.append((n - 1) * s + k - 2 * pad + (output_padding[i] if output_padding else 0))
-    return tuple(out)
+            total = s + k - 2 if extra is None else k + k % 2 - 2 + extra
+            left = min(-(-total // 2), k - 1)
+            right = total - left
+        out.append((n - 1) * s + left + right - k + 2)
+        pads.append((k - 1 - left, max(k - 1 - right, 0)))
+    return tuple(out), tuple(pads)
 
 
 def pooling_geometry(

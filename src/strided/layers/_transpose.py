@@ -9,7 +9,8 @@ convolution's HWIO kernel, as ``tf.nn.conv_transpose`` defines it::
     backward   dx = conv(dy, kernel)                      (N, *OS, F) -> (N, *S, C)
                d kernel = conv_grad_weight(dy, x)         -> (*K, F, C)
 
-The output size is ``_spec.transpose_output_size`` (Keras' ``deconv_output_length``).
+The output size and the padding of that convolution are ``_spec.transpose_geometry``
+(Keras 3's rule).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import _core
-from .._spec import ConvSpec, make_spec, normalize_tuple, transpose_output_size
+from .._spec import ConvSpec, make_spec, normalize_tuple, transpose_geometry
 from ._conv import BaseConv, Initializer, check_positive_int
 
 
@@ -55,15 +56,18 @@ class BaseConvTranspose(BaseConv):
 
     def _output_size(self, size: Sequence[int | None]) -> tuple[int | None, ...]:
         known = [1 if n is None else n for n in size]
-        out = transpose_output_size(known, self.kernel_size, self.strides, self.padding,
+        out, _ = transpose_geometry(known, self.kernel_size, self.strides, self.padding,
                                     self.dilation_rate, self.output_padding)
         return tuple(None if n is None else o for n, o in zip(size, out))
 
     def _spec(self, input_shape: Sequence[int]) -> ConvSpec:
         """The spec of the convolution whose input gradient this layer computes."""
         shape = self.compute_output_shape((input_shape[0], *input_shape[1:]))
+        size = input_shape[1:-1] if self.data_format == "channels_last" else input_shape[2:]
+        _, pads = transpose_geometry(size, self.kernel_size, self.strides, self.padding,
+                                     self.dilation_rate, self.output_padding)
         return make_spec(type(self).__name__, shape, self.kernel.shape,  # type: ignore[arg-type]
-                         rank=self.rank, stride=self.strides, padding=self.padding,
+                         rank=self.rank, stride=self.strides, padding=pads,
                          dilation=self.dilation_rate,
                          data_format=self.data_format,  # type: ignore[arg-type]
                          input_name="outputs", weight_name="kernel")
