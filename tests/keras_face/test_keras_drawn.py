@@ -60,3 +60,32 @@ def test_drawn_convolution_layers_match_keras(config, seed) -> None:
     np.testing.assert_allclose(ours.backward(grad), k_dx, rtol=1e-9, atol=1e-11)
     for name, value in k_dw.items():
         np.testing.assert_allclose(ours.grads[name], value, rtol=1e-9, atol=1e-11)
+
+
+@st.composite
+def poolings(draw):
+    kind = draw(st.sampled_from(["MaxPooling", "AveragePooling"])) + draw(
+        st.sampled_from(["1D", "2D", "3D"]))
+    rank = int(kind[-2])
+    pool = draw(st.integers(1, 3))
+    size = draw(st.integers(pool, 6 if rank < 3 else 4))
+    kwargs = {"strides": draw(st.integers(1, 3)), "padding": draw(st.sampled_from(
+        ["valid", "same"]))}
+    return kind, pool, kwargs, (*(size,) * rank, draw(st.integers(1, 2)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(poolings(), st.integers(0, 2 ** 16))
+def test_drawn_pooling_layers_match_keras(config, seed) -> None:
+    kind, pool, kwargs, shape = config
+    ours = getattr(layers, kind)(pool, **kwargs, dtype="float64")
+    theirs = getattr(keras.layers, kind)(pool, **kwargs)
+    assert ours.compute_output_shape((None, *shape)) == tuple(
+        theirs.compute_output_shape((None, *shape)))
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(2, *shape))
+    y = ours(x, training=True)
+    grad = rng.normal(size=y.shape)
+    k_y, k_dx, _ = keras_backward(theirs, x, grad)
+    np.testing.assert_allclose(y, k_y, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(ours.backward(grad), k_dx, rtol=1e-9, atol=1e-11)
