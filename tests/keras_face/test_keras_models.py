@@ -219,3 +219,29 @@ def test_two_output_model_trains_as_keras() -> None:
         ours.compile("sgd", {"a": "mse"})
     with pytest.raises(NotImplementedError, match=r"metrics for a model of several outputs"):
         ours.compile("sgd", "mse", metrics=["mae"])
+
+
+def test_activity_regularizer_trains_as_keras() -> None:
+    def build(L, Input, R):
+        x = Input((4, 4, 1))
+        h = L.Conv2D(2, 3, activation="relu", activity_regularizer=R.L1(0.05), name="c")(x)
+        h = L.Flatten(name="f")(h)
+        return x, L.Dense(2, activity_regularizer=R.L2(0.1), name="d")(h)
+
+    from strided import regularizers as ours_reg
+    ours = Model(*build(layers, Input, ours_reg))
+    theirs = keras.Model(*build(keras.layers, keras.Input, keras.regularizers))
+    theirs.set_weights(ours.get_weights())
+    rng = np.random.default_rng(7)
+    x, y = rng.normal(size=(6, 4, 4, 1)), rng.normal(size=(6, 2))
+    ours.compile(optimizers.SGD(0.05), "mse")
+    theirs.compile(keras.optimizers.SGD(0.05), "mse")
+    got = ours.fit(x, y, batch_size=3, epochs=2, shuffle=False, verbose=0)
+    want = theirs.fit(x, y, batch_size=3, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(got.history["loss"], want.history["loss"], rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.evaluate(x, y, verbose=0), theirs.evaluate(x, y, verbose=0),
+                               rtol=1e-5)
+    config = ours.get_layer("d").get_config()
+    assert config["activity_regularizer"] == {"class_name": "L2", "config": {"l2": 0.1}}

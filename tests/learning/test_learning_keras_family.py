@@ -143,3 +143,23 @@ def test_frozen_batch_norm_backward_is_its_inference_affine_map() -> None:
     check_layer(layer, x)
     assert layer.grads == {}
     np.testing.assert_allclose(layer(x, training=True), layer(x))  # inference statistics
+
+
+def test_activity_penalty_gradient_matches_finite_differences() -> None:
+    layer = layers.Dense(3, activation="tanh", activity_regularizer="l1_l2", **F64)
+    rng = np.random.default_rng(8)
+    x, r = rng.normal(size=(4, 5)), rng.normal(size=(4, 3))
+    layer(x, training=True)
+    dx = layer.backward(r)
+    grads = {k: g.copy() for k, g in layer.grads.items()}
+
+    def loss() -> float:
+        y = layer(x, training=True)
+        return float(np.sum(y * r) + layer.activity_losses[0])
+
+    np.testing.assert_allclose(dx, numeric_gradient(loss, x), rtol=1e-6, atol=1e-6)
+    for key, grad in grads.items():
+        np.testing.assert_allclose(grad, numeric_gradient(loss, layer.params[key]), rtol=1e-6,
+                                   atol=1e-6)
+    y = layer(x)
+    np.testing.assert_allclose(layer.losses, [0.01 * (np.abs(y).sum() + (y ** 2).sum()) / 4])

@@ -75,10 +75,26 @@ class Layer:
                     self.build(self.input_shape)  # ``input_shape=`` builds at once, as Keras
 
         cls.__init__ = recording_init  # type: ignore[method-assign]
+        backward = cls.__dict__.get("backward")
+        if backward is not None:
+            @functools.wraps(backward)
+            def penalised_backward(self: Layer, grad_output: Any) -> Any:
+                output = self.__dict__.get("_activity_output")
+                if output is not None and not self.__dict__.get("_in_backward"):
+                    # d(activity penalty)/d(output), added once, by the outermost backward
+                    reg = self.activity_regularizer
+                    grad_output = grad_output + reg.gradient(output) / max(1, len(output))
+                self._in_backward = True
+                try:
+                    return backward(self, grad_output)
+                finally:
+                    self._in_backward = False
+
+            cls.backward = penalised_backward  # type: ignore[method-assign]
 
     def __init__(self, *, name: str | None = None, trainable: bool = True,
                  dtype: str | np.dtype = "float32", input_shape: Sequence[int] | None = None,
-                 **unexpected: object) -> None:
+                 activity_regularizer: object = None, **unexpected: object) -> None:
         if unexpected:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
                             f"{sorted(unexpected)}. Received: {unexpected!r}")
@@ -101,6 +117,11 @@ class Layer:
         self.regularizers: dict[str, Callable[[np.ndarray], Any]] = {}
         self.constraints: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
         self.inbound_nodes: list[_graph.Node] = []
+        from .. import regularizers as _regularizers
+        #: a penalty on the layer's output, divided by the batch size, as Keras'
+        self.activity_regularizer = _regularizers.get(activity_regularizer)  # type: ignore
+        self._activity_output: np.ndarray | None = None
+        self.activity_losses: list[float] = []
 
     # -- to be written by each layer ---------------------------------------------------------
     def build(self, input_shape: Shape) -> None:
@@ -130,11 +151,20 @@ class Layer:
             xs = [self._cast(x) for x in inputs]
             if not self.built:
                 self.build([(None, *x.shape[1:]) for x in xs])  # type: ignore[arg-type]
-            return self.call(xs, training=training)  # type: ignore[arg-type]
+            return self._record_activity(self.call(xs, training=training),  # type: ignore
+                                         training)
         x = self._cast(inputs)
         if not self.built:
             self.build((None, *x.shape[1:]))
-        return self.call(x, training=training)
+        return self._record_activity(self.call(x, training=training), training)
+
+    def _record_activity(self, y: Any, training: bool) -> Any:
+        """Keep the activity penalty of ``y`` (and ``y`` for its gradient, when training)."""
+        reg = self.activity_regularizer
+        if reg is not None and isinstance(y, np.ndarray):
+            self.activity_losses = [reg(y) / max(1, len(y)) if y.ndim else reg(y)]
+            self._activity_output = y if training else None
+        return y
 
     def _cast(self, inputs: object) -> np.ndarray:
         x = np.asarray(inputs)
@@ -152,6 +182,8 @@ class Layer:
                                   "dtype": self.dtype.name}
         for key, value in self._init_arguments.items():
             if key in ("name", "trainable", "dtype", "input_shape"):
+                continue
+            if key == "activity_regularizer" and value is None:
                 continue
             config[key] = serialize(getattr(self, key, value))
         return config
@@ -172,15 +204,20 @@ class Layer:
         self.constraints = {k: _constraints.get(v) for k, v in constraints.items()
                             if v is not None}
 
-    @property
-    def losses(self) -> list[float]:
-        """The regularization penalties of the current weights, as Keras' ``layer.losses``."""
+    def weight_penalties(self) -> list[float]:
+        """The regularization penalties of the current weights."""
         return [float(reg(self.params[key])) for key, reg in self.regularizers.items()
                 if key in self.params]
 
+    @property
+    def losses(self) -> list[float]:
+        """The weights' penalties and the last call's activity penalty, as Keras'
+        ``layer.losses``."""
+        return self.weight_penalties() + [float(v) for v in self.activity_losses]
+
     def regularization_loss(self) -> float:
-        """The sum of ``losses``."""
-        return float(sum(self.losses))
+        """The sum of the weights' penalties."""
+        return float(sum(self.weight_penalties()))
 
     def add_regularization_gradients(self) -> None:
         """Add each regularizer's gradient to ``grads``."""
@@ -196,10 +233,11 @@ class Layer:
 
     # -- per-call state, for layers shared between branches ----------------------------------
     def save_call_state(self) -> tuple[object, ...]:
-        return tuple(getattr(self, name, None) for name in self.call_state)
+        return tuple(getattr(self, name, None) for name in (*self.call_state,
+                                                             "_activity_output"))
 
     def restore_call_state(self, state: tuple[object, ...]) -> None:
-        for name, value in zip(self.call_state, state):
+        for name, value in zip((*self.call_state, "_activity_output"), state):
             setattr(self, name, value)
 
     @property

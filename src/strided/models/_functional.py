@@ -147,6 +147,7 @@ class Functional(Model):
         arrays = x if isinstance(x, list) else [x]
         values: dict[int, np.ndarray] = {id(t): a for t, a in zip(self.inputs, arrays)}
         self._tape = []
+        self._activity_total = 0.0
         with blas_on_one_thread():
             for node in self._nodes:
                 if isinstance(node.layer, InputLayer):
@@ -155,6 +156,7 @@ class Functional(Model):
                 args = [values[id(t)] for t in node.inputs]
                 values[id(node.output)] = node.layer(
                     args if node.layer.multiple_inputs else args[0], training=training)
+                self._track_activity(node.layer)
                 if training:
                     self._tape.append((node, node.layer.save_call_state()))
         outputs = [values[id(t)] for t in self.outputs]

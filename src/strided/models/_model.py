@@ -77,6 +77,7 @@ class Model:
         self.loss: _losses.Loss | None = None
         self.metrics: list[_metrics.Metric] = []
         self.stop_training = False
+        self._activity_total = 0.0
 
     def _forward(self, x: Any, training: bool) -> np.ndarray:
         raise NotImplementedError
@@ -160,13 +161,21 @@ class Model:
         return list(seen.values())
 
     def regularization_loss(self) -> float:
-        """The sum of the trainable layers' regularization penalties (Keras' ``model.losses``)."""
+        """The trainable layers' weight penalties and the activity penalties of the last
+        forward pass (Keras' ``sum(model.losses)``)."""
         return sum(layer.regularization_loss() for layer in self._unique_layers()
-                   if layer.trainable)
+                   if layer.trainable) + self._activity_total
 
     @property
     def losses(self) -> list[float]:
-        return [v for layer in self._unique_layers() if layer.trainable for v in layer.losses]
+        return [v for layer in self._unique_layers() if layer.trainable
+                for v in layer.weight_penalties()] + (
+            [self._activity_total] if self._activity_total else [])
+
+    def _track_activity(self, layer: Layer) -> None:
+        """Add the activity penalty of ``layer``'s call just made (one per call)."""
+        if layer.activity_regularizer is not None:
+            self._activity_total += sum(layer.activity_losses)
 
     def _train_step(self, x: Any, y: np.ndarray, sample_weight: np.ndarray | None) -> float:
         """One optimiser step; the batch's loss (with penalties) before the step."""
@@ -350,13 +359,12 @@ class Model:
             metric.reset_state()
         progress = _progress.Progress(math.ceil(n / batch_size), "Evaluate",
                                       _progress.resolve_verbose(verbose))
-        penalty = self.regularization_loss()
         for index, size in self._batches(n, batch_size):
             y_pred = self._forward(_take(x_all, index), training=False)
             batch_weights = None if weights is None else weights[index]
             targets = _take(y_all, index)
             running.update_state(self.loss(targets, y_pred, batch_weights)  # type: ignore
-                                 + penalty, size)
+                                 + self.regularization_loss(), size)
             for metric in self.metrics:
                 metric.update_state(targets, y_pred)
             progress.update(1, self._logs(running))

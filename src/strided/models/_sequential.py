@@ -124,9 +124,11 @@ class Sequential(Model):
 
     # -- running ---------------------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        self._activity_total = 0.0
         with blas_on_one_thread():  # idle OpenBLAS threads would spin on the cores we use
             for layer in self.layers:
                 x = layer(x, training=training)
+                self._track_activity(layer)
         return x
 
     def _backward(self, grad: np.ndarray) -> None:
