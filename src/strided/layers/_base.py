@@ -49,48 +49,11 @@ class Layer:
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
-        if init is None:
-            return
-
-        signature = inspect.signature(init)
-
-        @functools.wraps(init)
-        def recording_init(self: Layer, *args: object, **kw: object) -> None:
-            outermost = "_init_arguments" not in self.__dict__
-            if outermost:
-                self._init_arguments = {}
-            init(self, *args, **kw)
-            if outermost:  # keep the arguments for get_config
-                bound = signature.bind(self, *args, **kw)
-                bound.apply_defaults()
-                arguments = dict(bound.arguments)
-                arguments.pop("self")
-                for name, parameter in signature.parameters.items():
-                    if parameter.kind is inspect.Parameter.VAR_KEYWORD:
-                        arguments.update(arguments.pop(name))
-                    elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
-                        arguments.pop(name)
-                self._init_arguments = arguments
-                if self.input_shape is not None and not self.built:
-                    self.build(self.input_shape)  # ``input_shape=`` builds at once, as Keras
-
-        cls.__init__ = recording_init  # type: ignore[method-assign]
+        if init is not None:
+            cls.__init__ = _recording(init)  # type: ignore[method-assign]
         backward = cls.__dict__.get("backward")
         if backward is not None:
-            @functools.wraps(backward)
-            def penalised_backward(self: Layer, grad_output: Any) -> Any:
-                output = self.__dict__.get("_activity_output")
-                if output is not None and not self.__dict__.get("_in_backward"):
-                    # d(activity penalty)/d(output), added once, by the outermost backward
-                    reg = self.activity_regularizer
-                    grad_output = grad_output + reg.gradient(output) / max(1, len(output))
-                self._in_backward = True
-                try:
-                    return backward(self, grad_output)
-                finally:
-                    self._in_backward = False
-
-            cls.backward = penalised_backward  # type: ignore[method-assign]
+            cls.backward = _penalised(backward)  # type: ignore[method-assign]
 
     def __init__(self, *, name: str | None = None, trainable: bool = True,
                  dtype: str | np.dtype = "float32", input_shape: Sequence[int] | None = None,
@@ -321,6 +284,54 @@ def check_padding(padding: object, kind: str, valid: tuple[str, ...] = ("valid",
         raise ValueError(f"{kind}: padding must be one of {valid}. Received: "
                          f"padding={padding!r}")
     return padding.lower()
+
+
+def _recording(init: Callable[..., None]) -> Callable[..., None]:
+    """``init`` keeping its bound arguments for ``get_config`` (the outermost call's only), and
+    building the layer at once when given an ``input_shape``, as Keras."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def recording_init(self: Layer, *args: object, **kw: object) -> None:
+        outermost = "_init_arguments" not in self.__dict__
+        if outermost:
+            self._init_arguments = {}
+        init(self, *args, **kw)
+        if outermost:
+            bound = signature.bind(self, *args, **kw)
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            arguments.pop("self")
+            for name, parameter in signature.parameters.items():
+                if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                    arguments.update(arguments.pop(name))
+                elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+                    arguments.pop(name)
+            self._init_arguments = arguments
+            if self.input_shape is not None and not self.built:
+                self.build(self.input_shape)
+
+    return recording_init
+
+
+def _penalised(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """``backward`` with d(activity penalty)/d(output) added to its gradient, once (by the
+    outermost of nested ``super().backward`` calls)."""
+    @functools.wraps(backward)
+    def penalised_backward(self: Layer, grad_output: Any) -> Any:
+        output = self.__dict__.get("_activity_output")
+        outermost = not self.__dict__.get("_in_backward")
+        if output is not None and outermost:
+            reg = self.activity_regularizer
+            grad_output = grad_output + reg.gradient(output) / max(1, len(output))  # type: ignore
+        self._in_backward = True
+        try:
+            return backward(self, grad_output)
+        finally:
+            if outermost:
+                self._in_backward = False
+
+    return penalised_backward
 
 
 def serialize(value: object) -> object:
