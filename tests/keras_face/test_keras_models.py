@@ -245,3 +245,29 @@ def test_activity_regularizer_trains_as_keras() -> None:
                                rtol=1e-5)
     config = ours.get_layer("d").get_config()
     assert config["activity_regularizer"] == {"class_name": "L2", "config": {"l2": 0.1}}
+
+
+def _totals(print_summary) -> list[str]:
+    lines: list[str] = []
+    print_summary(lambda s, **kw: lines.extend(s.splitlines()))
+    return [line.strip() for line in lines if "params:" in line]
+
+
+def test_summary_totals_and_a_two_output_summary_match_keras() -> None:
+    def build(L, Input):  # float64 weights: 8 bytes each in the totals
+        f64 = {"dtype": "float64"}
+        x = Input((6, 6, 2), name="x", dtype="float64")
+        h = L.BatchNormalization(name="bn", **f64)(L.Conv2D(3, 3, name="c", **f64)(x))
+        f = L.Flatten(name="f", **f64)(h)
+        return x, [L.Dense(2, name="a", **f64)(f), L.Dense(1, name="b", **f64)(f)]
+
+    ours = Model(*build(layers, Input), name="two")
+    theirs = keras.Model(*build(keras.layers, keras.Input), name="two")
+    got = summary_rows(lambda p: ours.summary(print_fn=p))
+    want = summary_rows(lambda p: theirs.summary(print_fn=p))
+    assert len(got) == len(want)
+    for mine, keras_row in zip(got, want):  # Keras cuts long names short with "…"
+        assert mine[1:] == keras_row[1:]
+        assert mine[0] == keras_row[0] or mine[0].startswith(keras_row[0].rstrip("…"))
+    assert _totals(lambda p: ours.summary(print_fn=p)) == _totals(
+        lambda p: theirs.summary(print_fn=p))

@@ -495,11 +495,12 @@ class Model:
         layers = self._unique_layers()
         total = sum(layer.count_params() for layer in layers)
         trainable = sum(layer.count_trainable_params() for layer in layers)
-        itemsize = 4
-        print_fn(f"Total params: {total:,} ({_bytes(total * itemsize)})")
-        print_fn(f"Trainable params: {trainable:,} ({_bytes(trainable * itemsize)})")
+        size = sum(w.nbytes for layer in layers for w in layer.weights)
+        trainable_size = sum(w.nbytes for layer in layers for w in layer.trainable_weights)
+        print_fn(f"Total params: {total:,} ({_bytes(size)})")
+        print_fn(f"Trainable params: {trainable:,} ({_bytes(trainable_size)})")
         print_fn(f"Non-trainable params: {total - trainable:,} "
-                 f"({_bytes((total - trainable) * itemsize)})")
+                 f"({_bytes(size - trainable_size)})")
         print_fn("_" * total_width)
 
     # -- configuration ---------------------------------------------------------------------
