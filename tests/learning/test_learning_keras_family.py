@@ -163,3 +163,37 @@ def test_activity_penalty_gradient_matches_finite_differences() -> None:
                                    atol=1e-6)
     y = layer(x)
     np.testing.assert_allclose(layer.losses, [0.01 * (np.abs(y).sum() + (y ** 2).sum()) / 4])
+
+
+def test_save_and_load_model_round_trip(tmp_path) -> None:
+    from strided.models import load_model
+    x = Input((6, 6, 2))
+    h = layers.Conv2D(3, 3, padding="same", activation="gelu", kernel_regularizer="l2")(x)
+    h = layers.BatchNormalization()(h)
+    y = layers.Dense(2)(layers.Flatten()(layers.Add()([h, layers.Conv2D(3, 1)(x)])))
+    models = [Model(x, y, name="residual"),
+              Sequential([layers.Input((5,)), layers.Dense(3, activation="relu"),
+                          layers.Reshape((3, 1)), layers.ZeroPadding1D((1, 2))])]
+    rng = np.random.default_rng(9)
+    for model in models:
+        path = tmp_path / f"{model.name}.npz"
+        model.save(path)
+        again = load_model(path)
+        assert type(again) is type(model) and json_round(again.get_config()) == json_round(
+            model.get_config())
+        data = rng.normal(size=(2, *model.layers[0].input_shape[1:])) if isinstance(
+            model, Sequential) else rng.normal(size=(2, 6, 6, 2))
+        np.testing.assert_array_equal(again.predict(data), model.predict(data))
+        again.load_weights(path)  # a model file is also a weights file
+    models[1].save_weights(tmp_path / "w.npz")
+    with pytest.raises(ValueError, match=r"holds weights only \(written by save_weights\)"):
+        load_model(tmp_path / "w.npz")
+    with pytest.raises(ValueError, match=r"Sequential.save: the config holds a value JSON "
+                                         r"cannot store"):
+        Sequential([layers.Input((2,)), layers.Dense(1, activation=np.tanh)]).save(
+            tmp_path / "f.npz")
+
+
+def json_round(config: dict) -> dict:
+    import json
+    return json.loads(json.dumps(config))

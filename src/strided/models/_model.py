@@ -17,6 +17,7 @@ The loss reported is ``L + R``, as Keras'.  ``compile``, ``fit``, ``evaluate``, 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -436,6 +437,21 @@ class Model:
                              f"it first")
         _weights_io.save_weights(self, filepath)
 
+    def save(self, filepath: str | os.PathLike[str]) -> None:
+        """Save the model, its config (as JSON) and its weights, to one ``.npz`` file that
+        ``strided.models.load_model`` reads back (no pickle; written atomically)."""
+        if not self.built:
+            raise ValueError(f"{type(self).__name__} {self.name!r} has no weights yet: build "
+                             f"it first")
+        config = {"class_name": type(self).__name__, "config": self.get_config()}
+        try:
+            text = json.dumps(config)
+        except TypeError as error:
+            raise ValueError(f"{type(self).__name__}.save: the config holds a value JSON "
+                             f"cannot store ({error}), such as a function given as an "
+                             f"activation; use save_weights instead") from None
+        _weights_io.save_weights(self, filepath, config=text)
+
     def load_weights(self, filepath: str | os.PathLike[str]) -> None:
         """Load weights saved by ``save_weights``; shapes must fit the model's."""
         if not self.built:
@@ -515,6 +531,21 @@ class Model:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, layers={len(self.layers)}>"
+
+
+def load_model(filepath: str | os.PathLike[str]) -> Model:
+    """The model that ``Model.save`` wrote to ``filepath``, with its weights, as
+    ``keras.models.load_model``."""
+    from ._functional import Functional
+    from ._sequential import Sequential
+    entry = json.loads(_weights_io.read_config(filepath))
+    kinds: dict[str, Any] = {"Sequential": Sequential, "Functional": Functional}
+    if not isinstance(entry, dict) or entry.get("class_name") not in kinds:
+        raise ValueError(f"Cannot load a model from {str(filepath)!r}: unknown model class. "
+                         f"Received: {str(entry)[:80]!r}")
+    model = kinds[entry["class_name"]].from_config(entry["config"])
+    model.load_weights(filepath)
+    return model
 
 
 class _OutputsLoss(_losses.Loss):
@@ -615,4 +646,4 @@ def _bytes(n: int) -> str:
     return f"{n:.2f} B"
 
 
-__all__ = ["History", "Model"]
+__all__ = ["History", "Model", "load_model"]
