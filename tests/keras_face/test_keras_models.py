@@ -271,3 +271,27 @@ def test_summary_totals_and_a_two_output_summary_match_keras() -> None:
         assert mine[0] == keras_row[0] or mine[0].startswith(keras_row[0].rstrip("…"))
     assert _totals(lambda p: ours.summary(print_fn=p)) == _totals(
         lambda p: theirs.summary(print_fn=p))
+
+
+def test_constraints_and_frozen_layers_train_as_keras() -> None:
+    def build(L, Input, C):
+        x = Input((5,))
+        h = L.Dense(4, activation="relu", kernel_constraint=C.MaxNorm(0.5), name="h")(x)
+        h = L.Dense(4, bias_constraint=C.NonNeg(), name="frozen")(h)
+        return x, L.Dense(2, name="out")(h)
+
+    from strided import constraints as ours_c
+    ours = Model(*build(layers, Input, ours_c))
+    theirs = keras.Model(*build(keras.layers, keras.Input, keras.constraints))
+    ours.get_layer("frozen").trainable = theirs.get_layer("frozen").trainable = False
+    theirs.set_weights(ours.get_weights())
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(8, 5)), rng.normal(size=(8, 2))
+    ours.compile(optimizers.RMSprop(0.05), "huber")
+    theirs.compile(keras.optimizers.RMSprop(0.05), "huber")
+    got = ours.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    want = theirs.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(got.history["loss"], want.history["loss"], rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-5, atol=1e-6)
+    assert np.linalg.norm(ours.get_layer("h").params["kernel"], axis=0).max() <= 0.5 + 1e-6
