@@ -114,7 +114,7 @@ def main() -> None:
     args = parser.parse_args()
     sides = [int(s) for s in args.sides.split(",")]
     print(f"float64 images in chunks of {args.chunk}; median of {args.repeats} runs; "
-          f"strided's threads: {strided._algorithms._threads.THREADS}")
+          f"strided's threads: {strided.get_num_threads()}")
     with dask.config.set(scheduler="threads"):
         rows = {side: measure(side, args.chunk, args.repeats) for side in sides}
     report("Dask's threaded scheduler", sides, rows)

@@ -141,8 +141,8 @@ def test_core_errors(call, error, match):
 
 
 @pytest.mark.parametrize(("make", "error", "match"), [
-    (lambda: Conv2D(0, 3), ValueError, r"Conv2D: filters must be a positive int. Received: "
-     r"filters=0"),
+    (lambda: Conv2D(0, 3), ValueError, r"Conv2D: invalid value for argument `filters`. "
+     r"Expected a strictly positive int. Received: filters=0"),
     (lambda: Conv2D(3, 3, groups=2), ValueError, r"the number of filters must be evenly "
      r"divisible by the number of groups. Received: groups=2, filters=3"),
     (lambda: Conv2D(2, 3, padding="full"), ValueError, r"Conv2D: padding must be one of "
@@ -154,8 +154,12 @@ def test_core_errors(call, error, match):
      r"Received: activation='swoosh'"),
     (lambda: Conv2D(2, 3, kernel_initializer="glorious"), ValueError, r"Unknown initializer.*"
      r"Received: initializer='glorious'"),
-    (lambda: Conv2D(2, 3, kernel_regularizer="l2"), TypeError, r"Conv2D: unexpected keyword "
-     r"argument\(s\) \['kernel_regularizer'\]"),
+    (lambda: Conv2D(2, 3, kernel_regulariser="l2"), TypeError, r"Conv2D: unexpected keyword "
+     r"argument\(s\) \['kernel_regulariser'\]"),
+    (lambda: Conv2D(2, 3, kernel_regularizer="l3"), ValueError, r"Unknown regularizer.*"
+     r"Received: regularizer='l3'"),
+    (lambda: Conv2D(2, 3, kernel_constraint="positive"), ValueError, r"Unknown constraint.*"
+     r"Received: constraint='positive'"),
     (lambda: Conv2D(2, (3, 3, 3)), ValueError, r"kernel_size must be a positive int or a "
      r"sequence of 2"),
     (lambda: Conv2D(2, 3, input_shape=(28, 28)), ValueError, r"Conv2D: expects inputs of rank "

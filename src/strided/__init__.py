@@ -8,13 +8,16 @@ Faces over one N-d convolution core:
 * ``strided.layers``: like ``keras.layers`` (``Conv2D`` and friends, forward and backward);
 * ``strided.signal``: like ``scipy.signal`` (true, flipped-kernel convolution of images).
 
-Around it: ``strided.Sequential``, ``optimizers``, ``losses``, ``metrics`` and ``datasets`` to
-learn filters as Keras does; ``strided.kernels`` and ``strided.tools`` to show convolution.
+Around it: ``strided.Model`` (functional, over ``strided.Input``) and ``strided.Sequential``
+(in ``strided.models``), ``optimizers``, ``losses``, ``metrics``, ``regularizers``,
+``constraints`` and ``datasets`` to learn filters as Keras does; ``strided.kernels`` and
+``strided.tools`` to show convolution.
 
 ``strided.output_shape`` is the size formula on its own.
 """
 
 from . import (
+    constraints,
     datasets,
     functional,
     grad,
@@ -24,6 +27,7 @@ from . import (
     metrics,
     nn,
     optimizers,
+    regularizers,
     signal,
     tools,
 )
@@ -33,7 +37,8 @@ from ._random import set_random_seed
 from ._runtime._threads import get_num_threads, set_num_threads
 from ._runtime._workspace import get_workspace_limit, release_workspace, workspace_limit
 from ._spec import ConvSpec, output_shape, same_padding
-from .models import Sequential
+from .layers import Input
+from .models import Model, Sequential
 
 __version__ = "0.1.0"
 
@@ -45,8 +50,11 @@ def algorithms() -> list[str]:
 
 __all__ = [
     "ConvSpec",
+    "Input",
+    "Model",
     "Sequential",
     "algorithms",
+    "constraints",
     "datasets",
     "functional",
     "get_num_threads",
@@ -60,6 +68,7 @@ __all__ = [
     "nn",
     "optimizers",
     "output_shape",
+    "regularizers",
     "release_workspace",
     "same_padding",
     "set_num_threads",

@@ -292,6 +292,89 @@ def output_shape(
     return spec.output_size[0] if scalar else spec.output_size
 
 
+def transpose_output_size(
+    size: Sequence[int],
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    padding: str | Sequence[int],
+    dilation: Sequence[int],
+    output_padding: Sequence[int] | None,
+) -> tuple[int, ...]:
+    """Spatial output size of a transposed convolution (PyTorch's and Keras' rules).
+
+    With ``k = dilation * (kernel_size - 1) + 1`` per dimension and PyTorch's int padding::
+
+        (size - 1) * stride + k - 2 * padding + output_padding
+
+    For Keras' "valid" and "same" it is ``transpose_geometry``'s size.
+    """
+    if isinstance(padding, str):
+        return transpose_geometry(size, kernel_size, stride, padding, dilation,
+                                  output_padding)[0]
+    extra = output_padding or (0,) * len(size)
+    return tuple((n - 1) * s + d * (k - 1) + 1 - 2 * p + o for n, k, s, p, d, o in
+                 zip(size, kernel_size, stride, padding, dilation, extra))
+
+
+def transpose_geometry(
+    size: Sequence[int],
+    kernel_size: Sequence[int],
+    stride: Sequence[int],
+    padding: str,
+    dilation: Sequence[int],
+    output_padding: Sequence[int] | None,
+) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+    """Keras' transposed convolution as the input gradient of a convolution: the output size
+    and the per-side padding of that convolution (Keras 3's rule, as its JAX backend and
+    TensorFlow compute it).
+
+    Per dimension, with ``k = dilation * (kernel_size - 1) + 1`` and ``p`` the output padding,
+    the stride-dilated input is padded by ``(left, right)`` and correlated with the kernel::
+
+        valid   p = max(k, stride) - k if None;  left = k - 1,  right = k - 1 + p
+        same    L = stride + k - 2 if p is None else k + k % 2 - 2 + p
+                left = min(ceil(L / 2), k - 1),  right = L - left
+        size'   = (size - 1) * stride + left + right - k + 2
+
+    The convolution mapping the output back has padding ``(k - 1 - left, k - 1 - right)``;
+    a negative ``k - 1 - right`` (never below ``1 - stride``) means the last rows of the
+    output are read by no window, so padding 0 gives the same convolution.
+    """
+    out, pads = [], []
+    for i, n in enumerate(size):
+        k = dilation[i] * (kernel_size[i] - 1) + 1
+        s = stride[i]
+        extra = None if output_padding is None else output_padding[i]
+        if padding == "valid":
+            extra = max(k, s) - k if extra is None else extra
+            left, right = k - 1, k - 1 + extra
+        else:
+            total = s + k - 2 if extra is None else k + k % 2 - 2 + extra
+            left = min(-(-total // 2), k - 1)
+            right = total - left
+        out.append((n - 1) * s + left + right - k + 2)
+        pads.append((k - 1 - left, max(k - 1 - right, 0)))
+    return tuple(out), tuple(pads)
+
+
+def pooling_geometry(
+    size: Sequence[int], pool_size: Sequence[int], strides: Sequence[int], padding: str, op: str
+) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]]:
+    """Per-side padding and output size of a pooling window over spatial ``size``.
+
+    The convolution's rule with dilation 1 (``floor((P - pool) / stride) + 1``, ``P`` the padded
+    size, TensorFlow's SAME padding for "same"); raises when the pool is larger than the input.
+    """
+    pads = normalize_padding(padding, size, pool_size, strides, (1,) * len(size), op)
+    spec = ConvSpec(batch=1, input_size=tuple(size), in_channels=1, kernel_size=tuple(pool_size),
+                    out_channels=1, stride=tuple(strides), dilation=(1,) * len(size),
+                    padding=pads)
+    if any(o < 1 for o in spec.output_size):
+        raise ValueError(f"{op}: the pool is larger than the input. Received: "
+                         f"pool_size={tuple(pool_size)}, input spatial size={tuple(size)}")
+    return pads, spec.output_size
+
+
 def check_kernel_fits(spec: ConvSpec, op: str) -> None:
     """Raise when the dilated kernel is larger than the padded input in some dimension."""
     for axis, (padded, effective, size, kernel, dil, pad) in enumerate(zip(

@@ -21,7 +21,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _core
-from ._spec import ConvSpec, PaddingLike, make_spec, normalize_groups, normalize_tuple
+from ._spec import (
+    ConvSpec,
+    PaddingLike,
+    make_spec,
+    normalize_groups,
+    normalize_tuple,
+    transpose_output_size,
+)
 
 __all__ = [
     "conv1d",
@@ -176,10 +183,7 @@ def _conv_transpose(op: str, rank: int, input: object, weight: object, bias: obj
                          f"and {x.shape[1]} input channels")
     # The transposed convolution is the input gradient of the convolution that maps its
     # output (N, C_out, *size) back to its input; ``weight`` is that convolution's OIHW weight.
-    size = tuple(
-        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
-        for n, s, p, d, k, o in zip(x.shape[2:], strides, pads, dilations, w.shape[2:], extra)
-    )
+    size = transpose_output_size(x.shape[2:], w.shape[2:], strides, pads, dilations, extra)
     if any(n < 1 for n in size):
         raise ValueError(f"{op}: the output would be empty: size {size} from input "
                          f"{x.shape[2:]}, stride={stride!r}, padding={padding!r}")

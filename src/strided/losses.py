@@ -1,11 +1,21 @@
-"""Keras' losses, each with its gradient beside it: mean over the batch of a per-sample loss.
+"""Keras' losses, each with its gradient beside it.
 
-``loss(y_true, y_pred)`` is a float; ``loss.gradient(y_true, y_pred)`` is d(loss)/d(y_pred),
-of ``y_pred``'s shape and dtype.
+A loss is a per-sample value ``v`` (the last axis reduced, shape ``y_pred.shape[:-1]``) and
+Keras' "sum_over_batch_size" reduction, with optional sample weights ``w``::
 
-Cross-entropy from probabilities clips them to ``[eps, 1 - eps]`` (``eps = 1e-7``) after
-dividing by their sum, as Keras does; from logits it uses the log-sum-exp, and its gradient is
-``(softmax(z) - onehot) / N``.
+    loss = sum(w * v) / v.size                 d loss / d y_pred = w * dv/dy_pred / v.size
+
+``loss(y_true, y_pred, sample_weight=None)`` is a float; ``loss.gradient(...)`` is
+d(loss)/d(y_pred), of ``y_pred``'s shape and dtype.  Per sample (last axis ``i``)::
+
+    categorical_crossentropy   -sum(y * log p)           p = clip(y_pred / sum, eps, 1 - eps)
+    binary_crossentropy        -mean(y log p + (1 - y) log(1 - p))      p clipped likewise
+    mean_squared_error         mean((y_pred - y) ** 2)
+    mean_absolute_error        mean(|y_pred - y|)
+    huber                      mean(0.5 e^2 if |e| <= delta else delta (|e| - delta / 2))
+
+From logits, the cross-entropies use the log-sum-exp (``softmax``/``sigmoid`` of ``y_pred``);
+``eps = 1e-7`` as Keras.
 """
 
 from __future__ import annotations
@@ -16,23 +26,76 @@ EPSILON = 1e-7
 
 
 class Loss:
-    """A loss: ``__call__`` gives the mean over the batch, ``gradient`` its derivative."""
+    """A loss: ``__call__`` gives the weighted mean over the batch, ``gradient`` its derivative.
+
+    Subclasses write ``_values`` (per sample) and ``_value_gradients`` (each value's gradient
+    with respect to its row of ``y_pred``).
+    """
 
     name = "loss"
 
-    def __call__(self, y_true: object, y_pred: np.ndarray) -> float:
+    def _prepare(self, y_true: object, y_pred: np.ndarray) -> np.ndarray:
+        """``y_true`` checked against ``y_pred``, as an array of ``y_pred``'s dtype."""
+        y = np.asarray(y_true)
+        if y.shape != y_pred.shape:
+            raise ValueError(f"{type(self).__name__}: y_true and y_pred must have the same "
+                             f"shape. Received: y_true.shape={y.shape}, "
+                             f"y_pred.shape={y_pred.shape}")
+        return y.astype(_float(y_pred), copy=False)
+
+    def _values(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def gradient(self, y_true: object, y_pred: np.ndarray) -> np.ndarray:
+    def _value_gradients(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def _weights(self, sample_weight: object, shape: tuple[int, ...]) -> np.ndarray | None:
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.shape != shape[:w.ndim]:
+            raise ValueError(f"{type(self).__name__}: sample_weight must have the shape of the "
+                             f"batch, {shape[:1]}. Received: sample_weight.shape={w.shape}")
+        return w.reshape(w.shape + (1,) * (len(shape) - w.ndim))
+
+    def __call__(self, y_true: object, y_pred: np.ndarray, sample_weight: object = None
+                 ) -> float:
+        y_pred = np.asarray(y_pred)
+        values = self._values(self._prepare(y_true, y_pred), y_pred)
+        w = self._weights(sample_weight, values.shape)
+        total = values.sum() if w is None else (values * w).sum()
+        return float(total / max(1, values.size))
+
+    def gradient(self, y_true: object, y_pred: np.ndarray, sample_weight: object = None
+                 ) -> np.ndarray:
+        y_pred = np.asarray(y_pred)
+        y = self._prepare(y_true, y_pred)
+        grad = self._value_gradients(y, y_pred)
+        count = max(1, grad[..., 0].size)
+        w = self._weights(sample_weight, y_pred.shape[:-1])
+        if w is not None:
+            grad = grad * w[..., None]
+        return (grad / count).astype(y_pred.dtype, copy=False)
+
+    def get_config(self) -> dict[str, object]:
+        return {"name": self.name}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
+def _float(y_pred: np.ndarray) -> np.dtype:
+    return y_pred.dtype if y_pred.dtype.kind == "f" else np.dtype(np.float64)
+
+
 def _log_softmax(z: np.ndarray) -> np.ndarray:
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def _sparse_labels(y_true: object, y_pred: np.ndarray, kind: str) -> np.ndarray:
@@ -72,39 +135,24 @@ class CategoricalCrossentropy(Loss):
     def __init__(self, from_logits: bool = False) -> None:
         self.from_logits = from_logits
 
-    def _targets(self, y_true: object, y_pred: np.ndarray) -> np.ndarray:
-        y = np.asarray(y_true)
-        if y.shape != y_pred.shape:
-            raise ValueError(f"{type(self).__name__}: y_true and y_pred must have the same "
-                             f"shape (one-hot targets). Received: y_true.shape={y.shape}, "
-                             f"y_pred.shape={y_pred.shape}")
-        return y.astype(y_pred.dtype if y_pred.dtype.kind == "f" else np.float64, copy=False)
-
-    def _loss(self, y: np.ndarray, y_pred: np.ndarray) -> float:
-        n = max(1, y_pred[..., 0].size)
+    def _values(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         if self.from_logits:
-            return float(-(y * _log_softmax(y_pred)).sum() / n)
+            return -(y * _log_softmax(y_pred)).sum(axis=-1)
         p = y_pred / y_pred.sum(axis=-1, keepdims=True)
-        return float(-(y * np.log(np.clip(p, EPSILON, 1 - EPSILON))).sum() / n)
+        return -(y * np.log(np.clip(p, EPSILON, 1 - EPSILON))).sum(axis=-1)
 
-    def _gradient(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-        n = max(1, y_pred[..., 0].size)
+    def _value_gradients(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         if self.from_logits:
-            z = _log_softmax(y_pred)
-            return ((np.exp(z) * y.sum(axis=-1, keepdims=True) - y) / n).astype(y_pred.dtype)
+            return np.exp(_log_softmax(y_pred)) * y.sum(axis=-1, keepdims=True) - y
         s = y_pred.sum(axis=-1, keepdims=True)
         p = y_pred / s
         inside = (p > EPSILON) & (p < 1 - EPSILON)
         # L = -sum y log(p_i / s): dL/dp_i = -y_i / p_i [if unclipped] + sum_j y_j [...] / s
         dq = np.where(inside, -y / np.where(inside, p, 1), 0)  # d/dq_i where q = p / s
-        grad = (dq - (dq * p).sum(axis=-1, keepdims=True)) / s
-        return (grad / n).astype(y_pred.dtype)
+        return (dq - (dq * p).sum(axis=-1, keepdims=True)) / s
 
-    def __call__(self, y_true: object, y_pred: np.ndarray) -> float:
-        return self._loss(self._targets(y_true, y_pred), y_pred)
-
-    def gradient(self, y_true: object, y_pred: np.ndarray) -> np.ndarray:
-        return self._gradient(self._targets(y_true, y_pred), y_pred)
+    def get_config(self) -> dict[str, object]:
+        return {"name": self.name, "from_logits": self.from_logits}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(from_logits={self.from_logits})"
@@ -122,10 +170,44 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 
     name = "sparse_categorical_crossentropy"
 
-    def _targets(self, y_true: object, y_pred: np.ndarray) -> np.ndarray:
+    def _prepare(self, y_true: object, y_pred: np.ndarray) -> np.ndarray:
         labels = _sparse_labels(y_true, y_pred, type(self).__name__)
-        return _one_hot(labels, y_pred.shape[-1],
-                        y_pred.dtype if y_pred.dtype.kind == "f" else np.dtype(np.float64))
+        return _one_hot(labels, y_pred.shape[-1], _float(y_pred))
+
+
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy averaged over the last axis, as ``keras.losses.BinaryCrossentropy``.
+
+    >>> import numpy as np
+    >>> round(BinaryCrossentropy(from_logits=True)([[1.0]], np.array([[0.0]])), 6)  # log 2
+    0.693147
+    """
+
+    name = "binary_crossentropy"
+
+    def __init__(self, from_logits: bool = False) -> None:
+        self.from_logits = from_logits
+
+    def _values(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        if self.from_logits:
+            z = y_pred
+            return (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).mean(axis=-1)
+        p = np.clip(y_pred, EPSILON, 1 - EPSILON)
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean(axis=-1)
+
+    def _value_gradients(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        k = y_pred.shape[-1]
+        if self.from_logits:
+            return (_sigmoid(y_pred) - y) / k
+        inside = (y_pred > EPSILON) & (y_pred < 1 - EPSILON)
+        p = np.where(inside, y_pred, 0.5)
+        return np.where(inside, (p - y) / (p * (1 - p)), 0) / k
+
+    def get_config(self) -> dict[str, object]:
+        return {"name": self.name, "from_logits": self.from_logits}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(from_logits={self.from_logits})"
 
 
 class MeanSquaredError(Loss):
@@ -134,27 +216,59 @@ class MeanSquaredError(Loss):
 
     name = "mean_squared_error"
 
-    def _check(self, y_true: object, y_pred: np.ndarray) -> np.ndarray:
-        y = np.asarray(y_true)
-        if y.shape != y_pred.shape:
-            raise ValueError(f"MeanSquaredError: y_true and y_pred must have the same shape. "
-                             f"Received: y_true.shape={y.shape}, y_pred.shape={y_pred.shape}")
-        return y
+    def _values(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        return np.mean((y_pred - y) ** 2, axis=-1)
 
-    def __call__(self, y_true: object, y_pred: np.ndarray) -> float:
-        y = self._check(y_true, y_pred)
-        return float(np.mean((y_pred - y) ** 2))
+    def _value_gradients(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        return 2 * (y_pred - y) / y_pred.shape[-1]
 
-    def gradient(self, y_true: object, y_pred: np.ndarray) -> np.ndarray:
-        y = self._check(y_true, y_pred)
-        return (2 * (y_pred - y) / max(1, y_pred.size)).astype(y_pred.dtype)
+
+class MeanAbsoluteError(Loss):
+    """``mean(|y_true - y_pred|)`` over the last axis, as ``keras.losses.MeanAbsoluteError``
+    (gradient 0 where they are equal)."""
+
+    name = "mean_absolute_error"
+
+    def _values(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        return np.mean(np.abs(y_pred - y), axis=-1)
+
+    def _value_gradients(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        return np.sign(y_pred - y) / y_pred.shape[-1]
+
+
+class Huber(Loss):
+    """Squared error for small errors, linear beyond ``delta``, as ``keras.losses.Huber``."""
+
+    name = "huber_loss"
+
+    def __init__(self, delta: float = 1.0) -> None:
+        if isinstance(delta, bool) or not isinstance(delta, (int, float)) or delta <= 0:
+            raise ValueError(f"Huber: delta must be a positive number. Received: "
+                             f"delta={delta!r}")
+        self.delta = float(delta)
+
+    def _values(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        e = np.abs(y_pred - y)
+        small = np.minimum(e, self.delta)
+        return np.mean(0.5 * small ** 2 + self.delta * (e - small), axis=-1)
+
+    def _value_gradients(self, y: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        return np.clip(y_pred - y, -self.delta, self.delta) / y_pred.shape[-1]
+
+    def get_config(self) -> dict[str, object]:
+        return {"name": self.name, "delta": self.delta}
 
 
 LOSSES: dict[str, type[Loss]] = {
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
     "mean_squared_error": MeanSquaredError,
     "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+    "huber": Huber,
+    "huber_loss": Huber,
 }
 
 
@@ -168,5 +282,5 @@ def get(identifier: str | Loss) -> Loss:
                      f"loss={identifier!r}")
 
 
-__all__ = ["CategoricalCrossentropy", "Loss", "MeanSquaredError",
-           "SparseCategoricalCrossentropy", "get"]
+__all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "Huber", "Loss",
+           "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy", "get"]

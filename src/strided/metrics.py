@@ -65,6 +65,22 @@ class CategoricalAccuracy(Metric):
         self._count += y.shape[0] if y.ndim else 1
 
 
+class BinaryAccuracy(Metric):
+    """Fraction of predictions on the right side of ``threshold`` (``keras.metrics.
+    BinaryAccuracy``): ``mean((y_pred > threshold) == y_true)``."""
+
+    name = "binary_accuracy"
+
+    def __init__(self, name: str | None = None, threshold: float = 0.5) -> None:
+        super().__init__(name)
+        self.threshold = threshold
+
+    def update_state(self, y_true: object, y_pred: np.ndarray) -> None:
+        y = np.asarray(y_true).reshape(y_pred.shape)
+        self._total += float(((y_pred > self.threshold) == (y > 0.5)).sum())
+        self._count += y.size
+
+
 class Accuracy(Metric):
     """Fraction of predictions exactly equal to the targets (``keras.metrics.Accuracy``)."""
 
@@ -79,6 +95,7 @@ class Accuracy(Metric):
 METRICS: dict[str, type[Metric]] = {
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "categorical_accuracy": CategoricalAccuracy,
+    "binary_accuracy": BinaryAccuracy,
 }
 
 
@@ -91,6 +108,8 @@ def get(identifier: str | Metric, loss: _losses.Loss | None = None) -> Metric:
             return SparseCategoricalAccuracy(name=identifier)
         if isinstance(loss, _losses.CategoricalCrossentropy):
             return CategoricalAccuracy(name=identifier)
+        if isinstance(loss, _losses.BinaryCrossentropy):
+            return BinaryAccuracy(name=identifier)
         return Accuracy(name=identifier)
     if isinstance(identifier, str) and identifier in METRICS:
         return METRICS[identifier](name=identifier)
@@ -98,5 +117,5 @@ def get(identifier: str | Metric, loss: _losses.Loss | None = None) -> Metric:
                      f"Metric. Received: metric={identifier!r}")
 
 
-__all__ = ["Accuracy", "CategoricalAccuracy", "Mean", "Metric", "SparseCategoricalAccuracy",
-           "get"]
+__all__ = ["Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean", "Metric",
+           "SparseCategoricalAccuracy", "get"]

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from strided._progress import Progress
+from strided.models._progress import Progress
 
 VALUES = {"loss": 0.5, "accuracy": 0.25, "val_loss": 0.75, "val_accuracy": 0.125}
 LINE = "loss: 0.5000 - accuracy: 0.2500 - val_loss: 0.7500 - val_accuracy: 0.1250"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from strided import layers, losses, metrics, optimizers
-from strided._progress import Progress, resolve_verbose
 from strided._random import set_random_seed
 from strided.datasets import mnist
 from strided.models import Sequential
+from strided.models._progress import Progress, resolve_verbose
 
 
 def _run(optimizer: optimizers.Optimizer, grads: list[float]) -> list[float]:

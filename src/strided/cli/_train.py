@@ -38,11 +38,12 @@ def build_model(seed: int | None = None):  # -> strided.models.Sequential
     ======================================  ==================  ========
     """
     from .. import _random, layers
+    from ..layers._base import _snake
     from ..models import Sequential
 
     if seed is not None:
         _random.set_random_seed(seed)
-    return Sequential([
+    model = Sequential([
         layers.Input((28, 28, 1)),
         # shifts of up to two pixels, a standard augmentation, during training only
         layers.RandomTranslation(0.08, 0.08, fill_mode="constant", interpolation="nearest"),
@@ -60,6 +61,15 @@ def build_model(seed: int | None = None):  # -> strided.models.Sequential
         layers.Dense(128, activation="relu"),
         layers.Dense(10, activation="softmax"),
     ], name="lecture_mnist")
+    # Keras' default names as in a fresh session (conv2d, conv2d_1, ...), whatever else the
+    # process built before: the summary, the weights file and the explorer's page (which
+    # builds a new model each time it trains) name the layers alike every time
+    counts: dict[str, int] = {}
+    for layer in model.layers:
+        kind = type(layer).__name__
+        index = counts[kind] = counts.get(kind, -1) + 1
+        layer.name = _snake(kind) + (f"_{index}" if index else "")
+    return model
 
 
 def compile_model(model, steps_per_epoch: int, learning_rate: float = 1e-3) -> None:

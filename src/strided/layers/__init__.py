@@ -1,13 +1,32 @@
 """Layers with the names and arguments of ``keras.layers``, each with a backward pass."""
 
-from ._activation_layers import Activation, ReLU
+from ._activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from ._activations import Activation as ActivationFunction
 from ._base import Layer
 from ._conv import BaseConv, Conv1D, Conv2D, Conv3D
 from ._dense import Dense
-from ._depthwise import DepthwiseConv2D
+from ._depthwise import (
+    BaseDepthwiseConv,
+    BaseSeparableConv,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
+from ._graph import KerasTensor
 from ._input import Input, InputLayer
-from ._normalization import BatchNormalization
+from ._merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    concatenate,
+)
+from ._normalization import BatchNormalization, LayerNormalization
 from ._pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -22,24 +41,50 @@ from ._pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
-from ._preprocessing import RandomTranslation
-from ._regularization import Dropout
-from ._reshaping import Flatten
-from ._transpose import Conv2DTranspose
+from ._preprocessing import RandomTranslation, Rescaling
+from ._regularization import Dropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
+from ._reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    Flatten,
+    Permute,
+    Reshape,
+    UpSampling1D,
+    UpSampling2D,
+    UpSampling3D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
+from ._transpose import BaseConvTranspose, Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 
 __all__ = [
+    "ELU",
     "Activation",
     "ActivationFunction",
+    "Add",
+    "Average",
     "AveragePooling1D",
     "AveragePooling2D",
     "AveragePooling3D",
     "BaseConv",
+    "BaseConvTranspose",
+    "BaseDepthwiseConv",
+    "BaseSeparableConv",
     "BatchNormalization",
+    "Concatenate",
     "Conv1D",
+    "Conv1DTranspose",
     "Conv2D",
     "Conv2DTranspose",
     "Conv3D",
+    "Conv3DTranspose",
+    "Cropping1D",
+    "Cropping2D",
+    "Cropping3D",
     "Dense",
+    "DepthwiseConv1D",
     "DepthwiseConv2D",
     "Dropout",
     "Flatten",
@@ -51,10 +96,35 @@ __all__ = [
     "GlobalMaxPooling3D",
     "Input",
     "InputLayer",
+    "KerasTensor",
     "Layer",
+    "LayerNormalization",
+    "LeakyReLU",
     "MaxPooling1D",
     "MaxPooling2D",
     "MaxPooling3D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "PReLU",
+    "Permute",
     "RandomTranslation",
     "ReLU",
+    "Rescaling",
+    "Reshape",
+    "SeparableConv1D",
+    "SeparableConv2D",
+    "Softmax",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "Subtract",
+    "UpSampling1D",
+    "UpSampling2D",
+    "UpSampling3D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "ZeroPadding3D",
+    "add",
+    "concatenate",
 ]

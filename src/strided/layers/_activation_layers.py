@@ -1,4 +1,5 @@
-"""Activation layers: ``Activation(name)`` and ``ReLU`` with Keras' arguments.
+"""Activation layers: ``Activation(name)``, ``ReLU``, ``LeakyReLU``, ``PReLU``, ``ELU`` and
+``Softmax`` with Keras' arguments.
 
 Each keeps its input and output from a training forward pass; the derivative is the
 activation's own (``_activations``).
@@ -79,6 +80,125 @@ class ReLU(Layer):
         if self.max_value is not None:
             slope = slope * (x < self.max_value)
         return (grad_output * slope).astype(grad_output.dtype, copy=False)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+
+class LeakyReLU(Layer):
+    """``x`` for ``x >= 0``, ``negative_slope * x`` below, as ``keras.layers.LeakyReLU``."""
+
+    def __init__(self, negative_slope: float = 0.3, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        if negative_slope is None or negative_slope < 0:
+            raise ValueError(f"LeakyReLU: the negative_slope value of a Leaky ReLU layer cannot "
+                             f"be None or negative. Received: negative_slope={negative_slope!r}")
+        self.negative_slope = negative_slope
+        self._cache: np.ndarray | None = None
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        self._cache = inputs if training else None
+        return np.where(inputs >= 0, inputs, self.negative_slope * inputs).astype(inputs.dtype)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x = self._cached(self._cache)
+        return np.where(x >= 0, grad_output, self.negative_slope * grad_output).astype(  # type: ignore[operator]
+            grad_output.dtype)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+
+class ELU(Layer):
+    """``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` below, as ``keras.layers.ELU``."""
+
+    def __init__(self, alpha: float = 1.0, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.alpha = float(alpha)
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        y = np.where(inputs > 0, inputs, self.alpha * np.expm1(np.minimum(inputs, 0))).astype(
+            inputs.dtype)
+        self._cache = (inputs, y) if training else None
+        return y
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x, y = self._cached(self._cache)  # type: ignore[misc]
+        return np.where(x > 0, grad_output, grad_output * (y + self.alpha)).astype(
+            grad_output.dtype)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+
+class Softmax(Layer):
+    """``exp(x) / sum(exp(x))`` along ``axis``, as ``keras.layers.Softmax``."""
+
+    def __init__(self, axis: int = -1, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.axis = axis
+        self._cache: np.ndarray | None = None
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        e = np.exp(inputs - inputs.max(axis=self.axis, keepdims=True))
+        y = e / e.sum(axis=self.axis, keepdims=True)
+        self._cache = y if training else None
+        return y
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        y = self._cached(self._cache)
+        g = grad_output
+        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))  # type: ignore[operator]
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+
+class PReLU(Layer):
+    """``x`` for ``x >= 0``, ``alpha * x`` below with a learned ``alpha`` per input element
+    (shared over ``shared_axes``), as ``keras.layers.PReLU``."""
+
+    def __init__(self, alpha_initializer: object = "zeros", alpha_regularizer: object = None,
+                 alpha_constraint: object = None, shared_axes: object = None,
+                 **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        from . import _initializers
+        self.alpha_initializer = _initializers.get(alpha_initializer)  # type: ignore[arg-type]
+        if shared_axes is None:
+            self.shared_axes: tuple[int, ...] | None = None
+        else:
+            self.shared_axes = tuple(shared_axes) if isinstance(shared_axes, (list, tuple)) \
+                else (shared_axes,)  # type: ignore[assignment]
+        self._set_penalties({"alpha": alpha_regularizer}, {"alpha": alpha_constraint})
+        self._cache: np.ndarray | None = None
+        if self.input_shape is not None:
+            self.build(self.input_shape)
+
+    def build(self, input_shape: Shape) -> None:
+        shape = list(input_shape[1:])
+        for axis in self.shared_axes or ():
+            shape[axis - 1] = 1
+        if None in shape:
+            raise ValueError(f"PReLU: the non-shared axes must have known sizes. Received: "
+                             f"input_shape={tuple(input_shape)}, shared_axes={self.shared_axes}")
+        self.params = {"alpha": self.alpha_initializer(tuple(shape), self.dtype)}  # type: ignore
+        self.input_shape = tuple(input_shape)
+        self.built = True
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        self._cache = inputs if training else None
+        return np.where(inputs >= 0, inputs, self.params["alpha"] * inputs).astype(inputs.dtype)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x = self._cached(self._cache)
+        g = grad_output
+        negative = x < 0  # type: ignore[operator]
+        d_alpha = np.where(negative, g * x, 0)
+        alpha = self.params["alpha"]
+        axes = tuple(i for i in range(g.ndim) if i == 0 or alpha.shape[i - 1] == 1)
+        self.grads = {"alpha": d_alpha.sum(axis=axes, keepdims=True)[0].astype(alpha.dtype)}
+        return np.where(negative, alpha * g, g).astype(g.dtype)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)

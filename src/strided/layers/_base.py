@@ -3,20 +3,35 @@
 A layer maps a batch forward with ``layer(x)`` (building its weights on first use, from the
 input's shape) and, after a forward pass with ``training=True``, maps d(loss)/d(output) back
 to d(loss)/d(input) with ``layer.backward(grad)``, leaving d(loss)/d(weight) in
-``layer.grads`` (same keys as ``layer.params``).
+``layer.grads`` (same keys as ``layer.params``).  Called on a symbolic ``KerasTensor`` (from
+``Input``) it records a node of the functional graph instead (``_graph``).
+
+Each weight may carry a regularizer (its penalty is added to the loss, its gradient to
+``grads``: ``regularization_loss`` / ``add_regularization_gradients``) and a constraint
+(applied after each optimiser step: ``apply_constraints``).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
-from . import _activations
+from . import _activations, _graph
 
 Shape = tuple[int | None, ...]
+#: classes that ``from_config`` rebuilds from ``{"class_name": ..., "config": ...}``
+SERIALIZABLE: dict[str, Callable[..., Any]] = {}
+
+
+def serializable(cls: type) -> type:
+    """Register ``cls`` for ``Layer.from_config``."""
+    SERIALIZABLE[cls.__name__] = cls
+    return cls
 
 
 class Layer:
@@ -25,10 +40,24 @@ class Layer:
     _counts: ClassVar[dict[str, int]] = {}  # per class, for Keras-style unique names
     #: keys of ``params`` that are state, not learned (e.g. BatchNormalization's moving mean)
     non_trainable_keys: ClassVar[tuple[str, ...]] = ()
+    #: attributes a training forward pass leaves for ``backward`` (saved per call of a layer
+    #: shared between branches of a functional model)
+    call_state: ClassVar[tuple[str, ...]] = ("_cache",)
+    #: True for layers called on a list of inputs (the merge layers)
+    multiple_inputs: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            cls.__init__ = _recording(init)  # type: ignore[method-assign]
+        backward = cls.__dict__.get("backward")
+        if backward is not None:
+            cls.backward = _penalised(backward)  # type: ignore[method-assign]
 
     def __init__(self, *, name: str | None = None, trainable: bool = True,
                  dtype: str | np.dtype = "float32", input_shape: Sequence[int] | None = None,
-                 **unexpected: object) -> None:
+                 activity_regularizer: object = None, **unexpected: object) -> None:
         if unexpected:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
                             f"{sorted(unexpected)}. Received: {unexpected!r}")
@@ -48,6 +77,14 @@ class Layer:
         self.compute_input_gradient = True
         self.input_shape: Shape | None = None if input_shape is None else (
             None, *tuple(input_shape))
+        self.regularizers: dict[str, Callable[[np.ndarray], Any]] = {}
+        self.constraints: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+        self.inbound_nodes: list[_graph.Node] = []
+        from .. import regularizers as _regularizers
+        #: a penalty on the layer's output, divided by the batch size, as Keras'
+        self.activity_regularizer = _regularizers.get(activity_regularizer)  # type: ignore
+        self._activity_output: np.ndarray | None = None
+        self.activity_losses: list[float] = []
 
     # -- to be written by each layer ---------------------------------------------------------
     def build(self, input_shape: Shape) -> None:
@@ -77,14 +114,115 @@ class Layer:
         return None
 
     # -- shared -----------------------------------------------------------------------------
-    def __call__(self, inputs: object, training: bool = False) -> np.ndarray:
-        x = as_real_array(inputs, "inputs", type(self).__name__)
+    def __call__(self, inputs: object, training: bool = False) -> Any:
+        if _graph.is_symbolic(inputs):
+            return _graph.call_symbolic(self, inputs)
+        if self.multiple_inputs:
+            if not isinstance(inputs, (list, tuple)):
+                raise TypeError(f"{type(self).__name__}: expects a list of inputs. Received: "
+                                f"inputs of type {type(inputs).__name__}")
+            xs = [self._cast(x) for x in inputs]
+            if not self.built:
+                self.build([(None, *x.shape[1:]) for x in xs])  # type: ignore[arg-type]
+            return self._record_activity(self.call(xs, training=training),  # type: ignore
+                                         training)
+        x = self._cast(inputs)
         check_ndim(x, self.input_ndim(), type(self).__name__)
-        if x.dtype != self.dtype:
-            x = x.astype(self.dtype)  # Keras casts inputs to the layer's dtype
         if not self.built:
             self.build((None, *x.shape[1:]))
-        return self.call(x, training=training)
+        return self._record_activity(self.call(x, training=training), training)
+
+    def _record_activity(self, y: Any, training: bool) -> Any:
+        """Keep the activity penalty of ``y`` (and ``y`` for its gradient, when training)."""
+        reg = self.activity_regularizer
+        if reg is not None and isinstance(y, np.ndarray):
+            self.activity_losses = [reg(y) / max(1, len(y)) if y.ndim else reg(y)]
+            self._activity_output = y if training else None
+        return y
+
+    def _cast(self, inputs: object) -> np.ndarray:
+        """``inputs`` as real numbers (the TypeError ``strided.nn`` gives otherwise), cast to
+        the layer's dtype as Keras does."""
+        x = as_real_array(inputs, "inputs", type(self).__name__)
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)  # Keras casts inputs to the layer's dtype
+        return x
+
+    # -- configuration ----------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments (as the layer normalised them), as Keras' ``get_config``.
+
+        ``type(layer).from_config(layer.get_config())`` makes an equal, unbuilt layer.
+        """
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
+                                  "dtype": self.dtype.name}
+        for key, value in self._init_arguments.items():
+            if key in ("name", "trainable", "dtype", "input_shape"):
+                continue
+            if key == "activity_regularizer" and value is None:
+                continue
+            config[key] = serialize(getattr(self, key, value))
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        """The layer that ``get_config`` describes."""
+        return cls(**{key: deserialize(value) for key, value in config.items()})
+
+    # -- regularizers and constraints -------------------------------------------------------
+    def _set_penalties(self, regularizers: dict[str, object], constraints: dict[str, object]
+                       ) -> None:
+        """Keep the ``*_regularizer`` and ``*_constraint`` arguments, keyed by weight name."""
+        from .. import constraints as _constraints
+        from .. import regularizers as _regularizers
+        self.regularizers = {k: _regularizers.get(v) for k, v in regularizers.items()
+                             if v is not None}
+        self.constraints = {k: _constraints.get(v) for k, v in constraints.items()
+                            if v is not None}
+
+    def weight_penalties(self) -> list[float]:
+        """The regularization penalties of the current weights."""
+        return [float(reg(self.params[key])) for key, reg in self.regularizers.items()
+                if key in self.params]
+
+    @property
+    def losses(self) -> list[float]:
+        """The weights' penalties and the last call's activity penalty, as Keras'
+        ``layer.losses``."""
+        return self.weight_penalties() + [float(v) for v in self.activity_losses]
+
+    def regularization_loss(self) -> float:
+        """The sum of the weights' penalties."""
+        return float(sum(self.weight_penalties()))
+
+    def add_regularization_gradients(self) -> None:
+        """Add each regularizer's gradient to ``grads``."""
+        for key, reg in self.regularizers.items():
+            if key in self.grads:
+                self.grads[key] = self.grads[key] + reg.gradient(self.params[key])
+
+    def apply_constraints(self) -> None:
+        """Project each constrained weight in place, after an optimiser step."""
+        for key, constraint in self.constraints.items():
+            if key in self.params:
+                self.params[key][...] = constraint(self.params[key])
+
+    # -- per-call state, for layers shared between branches ----------------------------------
+    def save_call_state(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name, None) for name in (*self.call_state,
+                                                             "_activity_output"))
+
+    def restore_call_state(self, state: tuple[object, ...]) -> None:
+        for name, value in zip((*self.call_state, "_activity_output"), state):
+            setattr(self, name, value)
+
+    @property
+    def output(self) -> _graph.KerasTensor:
+        """The symbolic output of the layer's first call in a functional graph."""
+        if not self.inbound_nodes:
+            raise ValueError(f"Layer {self.name!r} has never been called on a symbolic input "
+                             f"and thus has no defined output")
+        return self.inbound_nodes[0].output
 
     @property
     def weights(self) -> list[np.ndarray]:
@@ -179,6 +317,77 @@ def check_padding(padding: object, kind: str, valid: tuple[str, ...] = ("valid",
         raise ValueError(f"{kind}: padding must be one of {valid}. Received: "
                          f"padding={padding!r}")
     return padding.lower()
+
+
+def _recording(init: Callable[..., None]) -> Callable[..., None]:
+    """``init`` keeping its bound arguments for ``get_config`` (the outermost call's only), and
+    building the layer at once when given an ``input_shape``, as Keras."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def recording_init(self: Layer, *args: object, **kw: object) -> None:
+        outermost = "_init_arguments" not in self.__dict__
+        if outermost:
+            self._init_arguments = {}
+        init(self, *args, **kw)
+        if outermost:
+            bound = signature.bind(self, *args, **kw)
+            bound.apply_defaults()
+            arguments = dict(bound.arguments)
+            arguments.pop("self")
+            for name, parameter in signature.parameters.items():
+                if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                    arguments.update(arguments.pop(name))
+                elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+                    arguments.pop(name)
+            self._init_arguments = arguments
+            if self.input_shape is not None and not self.built:
+                self.build(self.input_shape)
+
+    return recording_init
+
+
+def _penalised(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """``backward`` with d(activity penalty)/d(output) added to its gradient, once (by the
+    outermost of nested ``super().backward`` calls)."""
+    @functools.wraps(backward)
+    def penalised_backward(self: Layer, grad_output: Any) -> Any:
+        output = self.__dict__.get("_activity_output")
+        outermost = not self.__dict__.get("_in_backward")
+        if output is not None and outermost:
+            reg = self.activity_regularizer
+            grad_output = grad_output + reg.gradient(output) / max(1, len(output))  # type: ignore
+        self._in_backward = True
+        try:
+            return backward(self, grad_output)
+        finally:
+            if outermost:
+                self._in_backward = False
+
+    return penalised_backward
+
+
+def serialize(value: object) -> object:
+    """A configuration value: activations by name, initializers, regularizers and
+    constraints as ``{"class_name": ..., "config": ...}``, tuples kept."""
+    from . import _activations
+    if isinstance(value, _activations.Activation):
+        return value.name if _activations.ACTIVATIONS.get(value.name) is value else value
+    get_config = getattr(value, "get_config", None)
+    if callable(get_config) and not isinstance(value, type):
+        return {"class_name": type(value).__name__, "config": get_config()}
+    return value
+
+
+def deserialize(value: object) -> object:
+    """The inverse of ``serialize`` (names and tuples are accepted by the constructors)."""
+    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+        name = value["class_name"]
+        if name not in SERIALIZABLE:
+            raise ValueError(f"from_config: unknown class_name. Expected one of "
+                             f"{sorted(SERIALIZABLE)}. Received: class_name={name!r}")
+        return SERIALIZABLE[name](**value["config"])
+    return value
 
 
 def _snake(name: str) -> str:

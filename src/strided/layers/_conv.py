@@ -1,5 +1,9 @@
 """Keras' convolution layers: ``Conv1D``, ``Conv2D``, ``Conv3D`` are ``BaseConv(rank)``.
 
+``BaseConv`` is the base of the whole family (the depthwise, separable and transposed
+layers override the hooks marked below); it normalises the arguments once, builds the
+weights, adds the bias, applies the activation and writes their backward passes.
+
 Kernel (*kernel_size, C_in / groups, filters) ("HWIO"), bias (filters,).  Forward::
 
     z = conv(x, kernel) + bias        (N, *S, C_in) -> (N, *S', filters)
@@ -12,19 +16,34 @@ Backward, from dy: ``dz = activation'(z) * dy``; ``d kernel = conv_grad_weight(x
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .. import _core
-from .._spec import ConvSpec, make_spec, normalize_tuple
+from .._spec import ConvSpec, make_spec, normalize_tuple, output_shape
 from . import _activations, _initializers
 from ._base import Layer, Shape, check_data_format, check_padding
+
+Initializer = str | _initializers.Initializer
+
+
+def check_positive_int(value: object, name: str, kind: str) -> int:
+    """``value`` if it is a positive int, else Keras' message naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{kind}: invalid value for argument `{name}`. Expected a strictly "
+                         f"positive int. Received: {name}={value!r}")
+    return value
 
 
 class BaseConv(Layer):
     """An N-d convolution layer with Keras' arguments; see ``Conv2D``."""
 
-    rank: int = 2
+    rank: ClassVar[int] = 2
+    #: Keras' padding strings for this layer
+    paddings: ClassVar[tuple[str, ...]] = ("valid", "same")
+    #: the weight the convolution op reads (the separable layers' is "depthwise_kernel")
+    kernel_name: ClassVar[str] = "kernel"
 
     def __init__(
         self,
@@ -37,46 +56,108 @@ class BaseConv(Layer):
         groups: int = 1,
         activation: str | _activations.Activation | None = None,
         use_bias: bool = True,
-        kernel_initializer: str | _initializers.Initializer = "glorot_uniform",
-        bias_initializer: str | _initializers.Initializer = "zeros",
+        kernel_initializer: Initializer = "glorot_uniform",
+        bias_initializer: Initializer = "zeros",
+        kernel_regularizer: object = None,
+        bias_regularizer: object = None,
+        kernel_constraint: object = None,
+        bias_constraint: object = None,
         *,
         algorithm: str = "auto",
         **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         kind = type(self).__name__
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"{kind}: filters must be a positive int. Received: "
-                             f"filters={filters!r}")
-        if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-            raise ValueError(f"{kind}: groups must be a positive int. Received: groups={groups!r}")
+        self.filters = check_positive_int(filters, "filters", kind)
+        self.groups = check_positive_int(groups, "groups", kind)
         if filters % groups:
             raise ValueError(f"{kind}: the number of filters must be evenly divisible by the "
                              f"number of groups. Received: groups={groups}, filters={filters}")
-        valid = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
-        padding = check_padding(padding, kind, valid)
-        data_format = check_data_format(data_format, kind)
-        self.filters = filters
+        self._configure(kernel_size, strides, padding, data_format, dilation_rate, activation,
+                        use_bias, algorithm)
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+        self._set_penalties({"kernel": kernel_regularizer, "bias": bias_regularizer},
+                            {"kernel": kernel_constraint, "bias": bias_constraint})
+
+    def _configure(self, kernel_size: object, strides: object, padding: object,
+                   data_format: str | None, dilation_rate: object, activation: object,
+                   use_bias: bool, algorithm: str) -> None:
+        """The arguments every convolution layer shares, normalised once (tuples of exactly
+        ``rank`` ints, as Keras)."""
+        kind = type(self).__name__
         self.kernel_size = normalize_tuple(
             kernel_size, self.rank, "kernel_size", kind, single=False)
         self.strides = normalize_tuple(strides, self.rank, "strides", kind, single=False)
         self.dilation_rate = normalize_tuple(
             dilation_rate, self.rank, "dilation_rate", kind, single=False)
-        self.padding = padding
-        self.data_format = data_format
-        self.groups = groups
-        self.activation = _activations.get(activation)
+        self.padding = check_padding(padding, kind, self.paddings)
+        self.data_format = check_data_format(data_format, kind)
+        self.activation = _activations.get(activation)  # type: ignore[arg-type]
         self.use_bias = use_bias
-        self.kernel_initializer = _initializers.get(kernel_initializer)
-        self.bias_initializer = _initializers.get(bias_initializer)
         self.algorithm = algorithm
-        self._cache: tuple[np.ndarray, ConvSpec, np.ndarray, np.ndarray] | None = None
-        if self.input_shape is not None:
-            self.build(self.input_shape)
+        self._cache: tuple[Any, ...] | None = None
 
+    # -- hooks of the family ------------------------------------------------------------------
+    def _weight_shapes(self, channels: int) -> dict[str, tuple[int, ...]]:
+        """The shapes of the weights (the bias apart) for ``channels`` input channels."""
+        if channels % self.groups:
+            raise ValueError(f"{type(self).__name__}: the number of input channels must be "
+                             f"evenly divisible by the number of groups. Received: "
+                             f"groups={self.groups}, input channels={channels}")
+        return {"kernel": (*self.kernel_size, channels // self.groups, self.filters)}
+
+    def _initializer(self, name: str) -> _initializers.Initializer:
+        return self.kernel_initializer
+
+    def _output_channels(self, channels: int) -> int:
+        return self.filters
+
+    def _output_size(self, size: Sequence[int | None]) -> tuple[int | None, ...]:
+        """The spatial output size (Keras' rule; None stays None)."""
+        return tuple(None if n is None else output_shape(n, k, s, self.padding, d)
+                     for n, k, s, d in zip(size, self.kernel_size, self.strides,
+                                           self.dilation_rate))  # type: ignore[misc]
+
+    def _op_kernel(self) -> np.ndarray:
+        """The HWIO kernel of the convolution op."""
+        return self.params[self.kernel_name]
+
+    def _op_groups(self, channels: int) -> int:
+        return self.groups
+
+    def _spec(self, input_shape: Sequence[int]) -> ConvSpec:
+        """The convolution of inputs of ``input_shape`` (in ``data_format``)."""
+        return make_spec(
+            type(self).__name__, input_shape, self._op_kernel().shape, rank=self.rank,
+            stride=self.strides, padding=self.padding, dilation=self.dilation_rate,
+            groups=self._op_groups(self._channels(input_shape)),  # type: ignore[arg-type]
+            data_format=self.data_format,  # type: ignore[arg-type]
+            input_name="inputs", weight_name=self.kernel_name,
+        )
+
+    def _linear(self, x: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None
+                ) -> tuple[np.ndarray, object]:
+        """The layer before the activation (plus ``bias``, added by the op, which rounds
+        once), and what its backward needs."""
+        return _core.convolve(x, self._op_kernel(), spec, bias=bias, algorithm=self.algorithm,
+                              op=type(self).__name__), None
+
+    def _linear_backward(self, x: np.ndarray, dz: np.ndarray, spec: ConvSpec, saved: object,
+                         need_dx: bool) -> np.ndarray | None:
+        """Fill ``grads`` (the bias apart) and return d(loss)/d(x) (None unless ``need_dx``)."""
+        op = type(self).__name__
+        dw = _core.convolve_grad_weight(x, dz, spec, algorithm=self.algorithm, op=op)
+        self.grads = {self.kernel_name: dw.reshape(self.params[self.kernel_name].shape)}
+        if not need_dx:
+            return None
+        return _core.convolve_grad_input(dz, self._op_kernel(), spec, algorithm=self.algorithm,
+                                         op=op)
+
+    # -- shared by the family -----------------------------------------------------------------
     @property
     def kernel(self) -> np.ndarray:
-        return self.params["kernel"]
+        return self.params[self.kernel_name]
 
     @property
     def bias(self) -> np.ndarray | None:
@@ -95,61 +176,42 @@ class BaseConv(Layer):
                              f"{self.rank} spatial dimensions, channels). Received: "
                              f"input_shape={tuple(input_shape)}")
         channels = self._channels(input_shape)
-        if channels is None or channels % self.groups:
-            raise ValueError(f"{kind}: the number of input channels must be evenly divisible "
-                             f"by the number of groups. Received: groups={self.groups}, "
-                             f"input_shape={tuple(input_shape)}")
-        shape = (*self.kernel_size, channels // self.groups, self.filters)
-        self.params = {"kernel": self.kernel_initializer(shape, self.dtype)}
+        if channels is None:
+            raise ValueError(f"{kind}: the channel dimension of the inputs must be known. "
+                             f"Received: input_shape={tuple(input_shape)}")
+        self.params = {name: self._initializer(name)(shape, self.dtype)
+                       for name, shape in self._weight_shapes(channels).items()}
         if self.use_bias:
-            self.params["bias"] = self.bias_initializer((self.filters,), self.dtype)
+            self.params["bias"] = self.bias_initializer((self._output_channels(channels),),
+                                                        self.dtype)
         self.input_shape = tuple(input_shape)
         self.built = True
 
-    def _spec(self, input_shape: Sequence[int]) -> ConvSpec:
-        return make_spec(
-            type(self).__name__, input_shape, self.kernel.shape, rank=self.rank,
-            stride=self.strides, padding=self.padding, dilation=self.dilation_rate,
-            groups=self.groups, data_format=self.data_format,  # type: ignore[arg-type]
-            weight_format="HWIO", input_name="inputs", weight_name="kernel",
-        )
-
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         spec = self._spec(inputs.shape)
-        z = _core.convolve(inputs, self.kernel, spec, bias=self.bias, algorithm=self.algorithm,
-                           op=type(self).__name__)
+        z, saved = self._linear(inputs, spec, self.bias)
         y = self.activation(z)
-        self._cache = (inputs, spec, z, y) if training else None
+        self._cache = (inputs, spec, z, y, saved) if training else None
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        if self._cache is None:
-            raise RuntimeError(f"Layer {self.name!r}: backward() needs a forward pass with "
-                               f"training=True first")
-        x, spec, z, y = self._cache
+        x, spec, z, y, saved = self._cached(self._cache)  # type: ignore[misc]
         dz = self.activation.backward(z, y, grad_output)
-        op = type(self).__name__
-        self.grads = {"kernel": _core.convolve_grad_weight(x, dz, spec, algorithm=self.algorithm,
-                                                           op=op)}
+        dx = self._linear_backward(x, dz, spec, saved, self.compute_input_gradient)
         if self.use_bias:
             self.grads["bias"] = _core.bias_gradient(dz, spec)
-        if not self.compute_input_gradient:
-            return None  # type: ignore[return-value]
-        return _core.convolve_grad_input(dz, self.kernel, spec, algorithm=self.algorithm, op=op)
+        return dx  # type: ignore[return-value]
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        batch = input_shape[0]
-        known = (1, *input_shape[1:])  # the batch does not change the spatial arithmetic
-        spec = make_spec(
-            type(self).__name__, known, (*self.kernel_size,
-                                         (self._channels(input_shape) or 0) // self.groups,
-                                         self.filters),
-            rank=self.rank, stride=self.strides, padding=self.padding,
-            dilation=self.dilation_rate, groups=self.groups,
-            data_format=self.data_format,  # type: ignore[arg-type]
-            input_name="inputs", weight_name="kernel",
-        )
-        return (batch, *spec.in_user_layout(spec.output_shape)[1:])
+        if self.data_format == "channels_last":
+            batch, *size, channels = input_shape
+        else:
+            batch, channels, *size = input_shape
+        out = self._output_size(size)
+        filters = self._output_channels(channels)  # type: ignore[arg-type]
+        if self.data_format == "channels_last":
+            return (batch, *out, filters)
+        return (batch, filters, *out)
 
 
 class Conv1D(BaseConv):
@@ -159,6 +221,7 @@ class Conv1D(BaseConv):
     """
 
     rank = 1
+    paddings = ("valid", "same", "causal")
 
 
 class Conv2D(BaseConv):
@@ -177,11 +240,15 @@ class Conv2D(BaseConv):
     dilation_rate : int or (int, int)
     groups : int
         Input channels and filters split into ``groups`` independent convolutions.
-    activation : str, optional
-        "relu", "sigmoid", "tanh", "softmax", "linear", ... (None: linear).
+    activation : str or callable, optional
+        "relu", "sigmoid", "tanh", "softmax", "gelu", ... or a function (None: linear).
     use_bias : bool
     kernel_initializer, bias_initializer : str or Initializer
         Keras' defaults: "glorot_uniform" and "zeros".
+    kernel_regularizer, bias_regularizer : str or Regularizer, optional
+        "l1", "l2", ``strided.regularizers.L2(0.01)``, ...: added to the loss.
+    kernel_constraint, bias_constraint : str or Constraint, optional
+        "non_neg", ``strided.constraints.MaxNorm(2)``, ...: applied after each step.
     input_shape : tuple, optional
         The input's shape without the batch, e.g. (28, 28, 3): builds the layer at once.
     algorithm : str, keyword-only

@@ -30,6 +30,8 @@ class Dense(Layer):
     use_bias : bool
     kernel_initializer, bias_initializer : str or Initializer
         Keras' defaults: "glorot_uniform" and "zeros".
+    kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint : optional
+        As ``Conv2D``'s.
     input_shape : tuple, optional
         The input's shape without the batch: builds the layer at once.
 
@@ -47,8 +49,12 @@ class Dense(Layer):
                  use_bias: bool = True,
                  kernel_initializer: str | _initializers.Initializer = "glorot_uniform",
                  bias_initializer: str | _initializers.Initializer = "zeros",
+                 kernel_regularizer: object = None, bias_regularizer: object = None,
+                 kernel_constraint: object = None, bias_constraint: object = None,
                  **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._set_penalties({"kernel": kernel_regularizer, "bias": bias_regularizer},
+                            {"kernel": kernel_constraint, "bias": bias_constraint})
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
             raise ValueError(f"Dense: units must be a positive int. Received: units={units!r}")
         self.units = units

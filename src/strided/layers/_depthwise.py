@@ -1,13 +1,16 @@
-"""Keras' ``DepthwiseConv2D``: each input channel convolved with its own ``depth_multiplier``
-kernels, as a grouped convolution with ``groups = C``.
+"""Keras' depthwise and separable convolutions, over ``BaseConv``.
 
-The kernel (kH, kW, C, M) is the HWIO kernel (kH, kW, 1, C * M) of that grouped convolution
-(output channel ``c * M + m`` reads input channel ``c``), so forward and both gradients are
-the core's convolution ops with the kernel reshaped::
+``DepthwiseConv1D/2D``: each input channel convolved with its own ``depth_multiplier``
+kernels, as a grouped convolution with ``groups = C``.  The kernel (*K, C, M) is the HWIO
+kernel (*K, 1, C * M) of that grouped convolution (output channel ``c * M + m`` reads input
+channel ``c``), so forward and both gradients are ``BaseConv``'s with the kernel reshaped.
 
-    forward    x (N, H, W, C), kernel (kH, kW, C, M)  -> (N, H', W', C * M)
-    backward   d kernel = conv_grad_weight(x, dz).reshape(kH, kW, C, M)
-               dx = conv_grad_input(dz, kernel.reshape(kH, kW, 1, C * M))
+``SeparableConv1D/2D``: that depthwise convolution, then a pointwise (1x1) convolution with
+the kernel (1, ..., C * M, filters) and the bias::
+
+    forward    u = depthwise(x);  z = pointwise(u) + bias;  y = activation(z)
+    backward   d pointwise = conv_grad_weight(u, dz);  du = conv_grad_input(dz, pointwise)
+               then the depthwise layer's backward from du
 """
 
 from __future__ import annotations
@@ -17,12 +20,63 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import _core
-from .._spec import ConvSpec, make_spec, normalize_tuple
-from . import _activations, _initializers
-from ._base import Layer, Shape, check_data_format, check_padding
+from .._spec import ConvSpec, make_spec
+from . import _initializers
+from ._conv import BaseConv, Initializer, check_positive_int
 
 
-class DepthwiseConv2D(Layer):
+class BaseDepthwiseConv(BaseConv):
+    """An N-d depthwise convolution with Keras' arguments; see ``DepthwiseConv2D``.
+
+    Its weight is named "kernel", as Keras 3 names it (Keras 2: "depthwise_kernel").
+    """
+
+    def __init__(self, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
+                 padding: str = "valid", depth_multiplier: int = 1,
+                 data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
+                 activation: object = None, use_bias: bool = True,
+                 depthwise_initializer: Initializer = "glorot_uniform",
+                 bias_initializer: Initializer = "zeros",
+                 depthwise_regularizer: object = None, bias_regularizer: object = None,
+                 depthwise_constraint: object = None, bias_constraint: object = None,
+                 *, algorithm: str = "auto", **kwargs: object) -> None:
+        kind = type(self).__name__
+        self.depth_multiplier = check_positive_int(depth_multiplier, "depth_multiplier", kind)
+        super().__init__(1, kernel_size, strides, padding, data_format, dilation_rate, 1,
+                         activation, use_bias, depthwise_initializer, bias_initializer,
+                         depthwise_regularizer, bias_regularizer, depthwise_constraint,
+                         bias_constraint, algorithm=algorithm, **kwargs)
+        self.depthwise_initializer = self.kernel_initializer
+        self._set_penalties({self.kernel_name: depthwise_regularizer, "bias": bias_regularizer},
+                            {self.kernel_name: depthwise_constraint, "bias": bias_constraint})
+
+    def _weight_shapes(self, channels: int) -> dict[str, tuple[int, ...]]:
+        return {self.kernel_name: (*self.kernel_size, channels, self.depth_multiplier)}
+
+    def _output_channels(self, channels: int) -> int:
+        return channels * self.depth_multiplier
+
+    def _op_kernel(self) -> np.ndarray:
+        *k, c, m = self.params[self.kernel_name].shape
+        return self.params[self.kernel_name].reshape(*k, 1, c * m)
+
+    def _op_groups(self, channels: int) -> int:
+        return channels
+
+    def get_config(self) -> dict[str, object]:
+        config = super().get_config()
+        for key in ("filters", "groups", "kernel_initializer"):
+            config.pop(key, None)
+        return config
+
+
+class DepthwiseConv1D(BaseDepthwiseConv):
+    """Depthwise 1-D convolution, as ``keras.layers.DepthwiseConv1D``."""
+
+    rank = 1
+
+
+class DepthwiseConv2D(BaseDepthwiseConv):
     """Depthwise 2-D convolution, as ``keras.layers.DepthwiseConv2D``.
 
     Parameters
@@ -34,10 +88,11 @@ class DepthwiseConv2D(Layer):
         Output channels per input channel.
     data_format : {"channels_last", "channels_first"}, optional
     dilation_rate : int or (int, int)
-    activation : str, optional
+    activation : str or callable, optional
     use_bias : bool
     depthwise_initializer, bias_initializer : str or Initializer
         Keras' defaults: "glorot_uniform" and "zeros".
+    depthwise_regularizer, bias_regularizer, depthwise_constraint, bias_constraint : optional
 
     Examples
     --------
@@ -46,91 +101,98 @@ class DepthwiseConv2D(Layer):
     ([(3, 3, 3, 2), (6,)], 60)
     """
 
-    def __init__(self, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
-                 padding: str = "valid", depth_multiplier: int = 1,
+    rank = 2
+
+
+class BaseSeparableConv(BaseDepthwiseConv):
+    """A depthwise convolution followed by a pointwise one; see ``SeparableConv2D``."""
+
+    kernel_name = "depthwise_kernel"
+
+    def __init__(self, filters: int, kernel_size: int | Sequence[int],
+                 strides: int | Sequence[int] = 1, padding: str = "valid",
                  data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
-                 activation: str | _activations.Activation | None = None,
-                 use_bias: bool = True,
-                 depthwise_initializer: str | _initializers.Initializer = "glorot_uniform",
-                 bias_initializer: str | _initializers.Initializer = "zeros",
-                 **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        kind = "DepthwiseConv2D"
-        if isinstance(depth_multiplier, bool) or not isinstance(depth_multiplier, int) or \
-                depth_multiplier < 1:
-            raise ValueError(f"{kind}: depth_multiplier must be a positive int. Received: "
-                             f"depth_multiplier={depth_multiplier!r}")
-        padding = check_padding(padding, kind)
-        data_format = check_data_format(data_format, kind)
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", kind, single=False)
-        self.strides = normalize_tuple(strides, 2, "strides", kind, single=False)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", kind, single=False)
-        self.padding = padding
-        self.depth_multiplier = depth_multiplier
-        self.data_format = data_format
-        self.activation = _activations.get(activation)
-        self.use_bias = use_bias
-        self.depthwise_initializer = _initializers.get(depthwise_initializer)
-        self.bias_initializer = _initializers.get(bias_initializer)
-        self._cache: tuple | None = None
-        if self.input_shape is not None:
-            self.build(self.input_shape)
+                 depth_multiplier: int = 1, activation: object = None, use_bias: bool = True,
+                 depthwise_initializer: Initializer = "glorot_uniform",
+                 pointwise_initializer: Initializer = "glorot_uniform",
+                 bias_initializer: Initializer = "zeros",
+                 depthwise_regularizer: object = None, pointwise_regularizer: object = None,
+                 bias_regularizer: object = None, depthwise_constraint: object = None,
+                 pointwise_constraint: object = None, bias_constraint: object = None,
+                 *, algorithm: str = "auto", **kwargs: object) -> None:
+        check_positive_int(filters, "filters", type(self).__name__)
+        super().__init__(kernel_size, strides, padding, depth_multiplier, data_format,
+                         dilation_rate, activation, use_bias, depthwise_initializer,
+                         bias_initializer, algorithm=algorithm, **kwargs)
+        self.filters = filters
+        self.pointwise_initializer = _initializers.get(pointwise_initializer)
+        self._set_penalties(
+            {"depthwise_kernel": depthwise_regularizer, "pointwise_kernel": pointwise_regularizer,
+             "bias": bias_regularizer},
+            {"depthwise_kernel": depthwise_constraint, "pointwise_kernel": pointwise_constraint,
+             "bias": bias_constraint})
 
-    def _channels(self, input_shape: Shape) -> int | None:
-        return input_shape[-1 if self.data_format == "channels_last" else 1]
+    def _weight_shapes(self, channels: int) -> dict[str, tuple[int, ...]]:
+        middle = channels * self.depth_multiplier
+        return {"depthwise_kernel": (*self.kernel_size, channels, self.depth_multiplier),
+                "pointwise_kernel": (*(1,) * self.rank, middle, self.filters)}
 
-    def input_ndim(self) -> int:
-        return 4
+    def _initializer(self, name: str) -> _initializers.Initializer:
+        return self.pointwise_initializer if name == "pointwise_kernel" else \
+            self.depthwise_initializer
 
-    def build(self, input_shape: Shape) -> None:
-        if len(input_shape) != 4 or self._channels(input_shape) is None:
-            raise ValueError(f"DepthwiseConv2D: expects inputs of rank 4 with known channels. "
-                             f"Received: input_shape={tuple(input_shape)}")
-        channels = self._channels(input_shape)
-        shape = (*self.kernel_size, channels, self.depth_multiplier)
-        self.params = {"depthwise_kernel": self.depthwise_initializer(shape, self.dtype)}
-        if self.use_bias:
-            self.params["bias"] = self.bias_initializer((channels * self.depth_multiplier,),
-                                                        self.dtype)
-        self.input_shape = tuple(input_shape)
-        self.built = True
+    def _output_channels(self, channels: int) -> int:
+        return self.filters
 
-    def _grouped(self) -> np.ndarray:
-        kh, kw, c, m = self.params["depthwise_kernel"].shape
-        return self.params["depthwise_kernel"].reshape(kh, kw, 1, c * m)
+    def _pointwise_spec(self, u: np.ndarray) -> ConvSpec:
+        return make_spec(type(self).__name__, u.shape, self.params["pointwise_kernel"].shape,
+                         rank=self.rank, data_format=self.data_format,  # type: ignore[arg-type]
+                         input_name="inputs", weight_name="pointwise_kernel")
 
-    def _spec(self, input_shape: Sequence[int]) -> ConvSpec:
-        kh, kw, c, m = self.params["depthwise_kernel"].shape
-        return make_spec("DepthwiseConv2D", input_shape, (kh, kw, 1, c * m), rank=2,
-                         stride=self.strides, padding=self.padding, dilation=self.dilation_rate,
-                         groups=c, data_format=self.data_format,  # type: ignore[arg-type]
-                         input_name="inputs", weight_name="depthwise_kernel")
+    def _linear(self, x: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None
+                ) -> tuple[np.ndarray, object]:
+        op = type(self).__name__
+        u, _ = super()._linear(x, spec)
+        pointwise = self._pointwise_spec(u)
+        z = _core.convolve(u, self.params["pointwise_kernel"], pointwise, bias=bias,
+                           algorithm=self.algorithm, op=op)
+        return z, (u, pointwise)
 
-    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        spec = self._spec(inputs.shape)
-        z = _core.convolve(inputs, self._grouped(), spec, bias=self.params.get("bias"),
-                           op="DepthwiseConv2D")
-        y = self.activation(z)
-        self._cache = (inputs, spec, z, y) if training else None
-        return y
+    def _linear_backward(self, x: np.ndarray, dz: np.ndarray, spec: ConvSpec, saved: object,
+                         need_dx: bool) -> np.ndarray | None:
+        op = type(self).__name__
+        u, pointwise = saved  # type: ignore[misc]
+        d_pointwise = _core.convolve_grad_weight(u, dz, pointwise, algorithm=self.algorithm,
+                                                 op=op)
+        du = _core.convolve_grad_input(dz, self.params["pointwise_kernel"], pointwise,
+                                       algorithm=self.algorithm, op=op)
+        dx = super()._linear_backward(x, du, spec, None, need_dx)
+        self.grads["pointwise_kernel"] = d_pointwise
+        return dx
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        x, spec, z, y = self._cached(self._cache)  # type: ignore[misc]
-        dz = self.activation.backward(z, y, grad_output)
-        dw = _core.convolve_grad_weight(x, dz, spec, op="DepthwiseConv2D")
-        self.grads = {"depthwise_kernel": dw.reshape(self.params["depthwise_kernel"].shape)}
-        if self.use_bias:
-            self.grads["bias"] = _core.bias_gradient(dz, spec)
-        if not self.compute_input_gradient:
-            return None  # type: ignore[return-value]
-        return _core.convolve_grad_input(dz, self._grouped(), spec, op="DepthwiseConv2D")
+    def get_config(self) -> dict[str, object]:
+        config = super().get_config()
+        config["filters"] = self.filters
+        return config
 
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        channels = self._channels(input_shape) or 1
-        known = (1, *input_shape[1:])
-        spec = make_spec("DepthwiseConv2D", known,
-                         (*self.kernel_size, 1, channels * self.depth_multiplier), rank=2,
-                         stride=self.strides, padding=self.padding, dilation=self.dilation_rate,
-                         groups=channels, data_format=self.data_format,  # type: ignore[arg-type]
-                         input_name="inputs", weight_name="depthwise_kernel")
-        return (input_shape[0], *spec.in_user_layout(spec.output_shape)[1:])
+
+class SeparableConv1D(BaseSeparableConv):
+    """Depthwise-separable 1-D convolution, as ``keras.layers.SeparableConv1D``."""
+
+    rank = 1
+
+
+class SeparableConv2D(BaseSeparableConv):
+    """Depthwise-separable 2-D convolution, as ``keras.layers.SeparableConv2D``.
+
+    Weights, in Keras' order: depthwise_kernel (kH, kW, C, M), pointwise_kernel
+    (1, 1, C * M, filters), bias (filters,).
+
+    Examples
+    --------
+    >>> layer = SeparableConv2D(8, 3, depth_multiplier=2, input_shape=(16, 16, 3))
+    >>> [w.shape for w in layer.get_weights()]
+    [(3, 3, 3, 2), (1, 1, 6, 8), (8,)]
+    """
+
+    rank = 2

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .. import _random
+from ._base import serializable
 
 Shape = Sequence[int]
 
@@ -40,7 +41,11 @@ class Initializer:
     def __call__(self, shape: Shape, dtype: np.dtype | str = "float32") -> np.ndarray:
         raise NotImplementedError
 
+    def get_config(self) -> dict[str, object]:
+        return asdict(self)  # type: ignore[call-overload]
 
+
+@serializable
 @dataclass
 class Constant(Initializer):
     value: float = 0.0
@@ -49,6 +54,7 @@ class Constant(Initializer):
         return np.full(tuple(shape), self.value, dtype=dtype)
 
 
+@serializable
 @dataclass
 class RandomNormal(Initializer):
     mean: float = 0.0
@@ -59,6 +65,7 @@ class RandomNormal(Initializer):
         return self._generator().normal(self.mean, self.stddev, tuple(shape)).astype(dtype)
 
 
+@serializable
 @dataclass
 class RandomUniform(Initializer):
     minval: float = -0.05
@@ -79,6 +86,7 @@ def _truncated_normal(rng: np.random.Generator, stddev: float, shape: Shape) -> 
     return values
 
 
+@serializable
 @dataclass
 class TruncatedNormal(Initializer):
     mean: float = 0.0
@@ -89,6 +97,7 @@ class TruncatedNormal(Initializer):
         return (self.mean + _truncated_normal(self._generator(), self.stddev, shape)).astype(dtype)
 
 
+@serializable
 @dataclass
 class VarianceScaling(Initializer):
     scale: float = 1.0

@@ -1,4 +1,4 @@
-"""``Input(shape)``: where a ``Sequential`` model says what its inputs look like."""
+"""``Input(shape)``: the symbolic input of a functional model, or the first of a ``Sequential``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._base import Layer, Shape
+from ._graph import KerasTensor, Node
 
 
 class InputLayer(Layer):
-    """The identity, holding the input's shape; ``Sequential`` uses it to build at once."""
+    """The identity, holding the input's shape; its node's output is ``Input``'s tensor."""
 
     def __init__(self, shape: Sequence[int], batch_size: int | None = None,
                  **kwargs: object) -> None:
@@ -24,8 +25,14 @@ class InputLayer(Layer):
             raise ValueError(f"Input: shape must hold positive ints (without the batch). "
                              f"Received: shape={shape!r}")
         self.shape: Shape = (batch_size, *dims)
+        self.batch_size = batch_size
         self.input_shape = self.shape
         self.built = True
+        Node(self, [], [self.shape])
+
+    def get_config(self) -> dict[str, object]:
+        return {"name": self.name, "dtype": self.dtype.name, "shape": self.shape[1:],
+                "batch_size": self.batch_size}
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         return inputs
@@ -38,10 +45,13 @@ class InputLayer(Layer):
 
 
 def Input(shape: Sequence[int], batch_size: int | None = None, name: str | None = None,
-          dtype: str = "float32") -> InputLayer:
-    """The input of a ``Sequential`` model, as ``keras.Input``: ``shape`` excludes the batch.
+          dtype: str = "float32") -> KerasTensor:
+    """A symbolic input, as ``keras.Input``: ``shape`` excludes the batch.
+
+    Call layers on it to build a functional ``strided.Model``, or start a ``Sequential``
+    with it.
 
     >>> Input((28, 28, 1)).shape
     (None, 28, 28, 1)
     """
-    return InputLayer(shape, batch_size, name=name, dtype=dtype)
+    return InputLayer(shape, batch_size, name=name, dtype=dtype).output

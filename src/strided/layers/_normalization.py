@@ -17,6 +17,8 @@ sqrt(moving_variance + epsilon) + beta``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from . import _initializers
@@ -111,6 +113,8 @@ class BatchNormalization(Layer):
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         x = inputs
         p = self.params
+        frozen = training and not self.trainable
+        training = training and self.trainable  # a frozen layer runs in inference mode, as Keras
         gamma = p["gamma"] if self.scale else np.ones(x.shape[self.axis], x.dtype)
         if training:
             count = x.size // x.shape[self.axis]
@@ -132,11 +136,16 @@ class BatchNormalization(Layer):
         if self.center:
             y += self._broadcast(p["beta"].astype(x.dtype, copy=False), x.ndim)
         self._cache = (centred, inv_std) if training else None
+        if frozen:  # an affine map: dx = dy * gamma * inv_std
+            self._cache = (None, (gamma * inv_std).astype(x.dtype, copy=False))
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         centred, inv_std = self._cached(self._cache)  # type: ignore[misc]
         g = grad_output
+        if centred is None:  # frozen: no weight gradients, the statistics are constants
+            self.grads = {}
+            return g * self._broadcast(inv_std, g.ndim)
         count = g.size // g.shape[self.axis]
         sum_g = self._sum(g)
         work = g * centred
@@ -158,6 +167,95 @@ class BatchNormalization(Layer):
         dx = g * self._broadcast(scale, g.ndim)
         dx -= work
         dx -= self._broadcast(scale * sum_g / count, g.ndim)
+        return dx.astype(grad_output.dtype, copy=False)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+
+class LayerNormalization(Layer):
+    """Normalises each sample over ``axis``, as ``keras.layers.LayerNormalization``.
+
+    ``y = (x - mean) / sqrt(var + epsilon) * gamma + beta``, the statistics over ``axis`` (the
+    last by default) of each sample; ``gamma`` and ``beta`` have the shape of those axes.
+    Backward, with ``x_hat`` the normalised input and ``g' = gamma * dy``::
+
+        dx = (g' - mean(g') - x_hat * mean(g' * x_hat)) / sqrt(var + epsilon)
+    """
+
+    def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True,
+                 beta_initializer: str | _initializers.Initializer = "zeros",
+                 gamma_initializer: str | _initializers.Initializer = "ones",
+                 beta_regularizer: object = None, gamma_regularizer: object = None,
+                 beta_constraint: object = None, gamma_constraint: object = None,
+                 **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.axis = axis
+        self.epsilon, self.center, self.scale = epsilon, center, scale
+        self.beta_initializer = _initializers.get(beta_initializer)
+        self.gamma_initializer = _initializers.get(gamma_initializer)
+        self._set_penalties({"beta": beta_regularizer, "gamma": gamma_regularizer},
+                            {"beta": beta_constraint, "gamma": gamma_constraint})
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+        if self.input_shape is not None:
+            self.build(self.input_shape)
+
+    def _axes(self, ndim: int) -> tuple[int, ...]:
+        axes = self.axis if isinstance(self.axis, Sequence) else (self.axis,)
+        if any(not -ndim <= a < ndim or a % ndim == 0 for a in axes):
+            raise ValueError(f"LayerNormalization: axis must be non-batch axes of the input. "
+                             f"Received: axis={self.axis}, input rank {ndim}")
+        return tuple(sorted(a % ndim for a in axes))
+
+    def build(self, input_shape: Shape) -> None:
+        axes = self._axes(len(input_shape))
+        shape = tuple(input_shape[a] for a in axes)
+        if None in shape:
+            raise ValueError(f"LayerNormalization: the normalised axes must have known sizes. "
+                             f"Received: input_shape={tuple(input_shape)}")
+        self.params = {}
+        if self.scale:
+            self.params["gamma"] = self.gamma_initializer(shape, self.dtype)  # type: ignore
+        if self.center:
+            self.params["beta"] = self.beta_initializer(shape, self.dtype)  # type: ignore
+        self.input_shape = tuple(input_shape)
+        self.built = True
+
+    def _broadcast(self, v: np.ndarray, ndim: int) -> np.ndarray:
+        axes = self._axes(ndim)
+        shape = [1] * ndim
+        for a, n in zip(axes, v.shape):
+            shape[a] = n
+        return v.reshape(shape)
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        axes = self._axes(inputs.ndim)
+        mean = inputs.mean(axis=axes, keepdims=True)
+        var = inputs.var(axis=axes, keepdims=True)
+        inv_std = 1 / np.sqrt(var + self.epsilon)
+        x_hat = (inputs - mean) * inv_std
+        y = x_hat
+        if self.scale:
+            y = y * self._broadcast(self.params["gamma"], inputs.ndim)
+        if self.center:
+            y = y + self._broadcast(self.params["beta"], inputs.ndim)
+        self._cache = (x_hat, inv_std) if training else None
+        return y.astype(inputs.dtype, copy=False)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        x_hat, inv_std = self._cached(self._cache)  # type: ignore[misc]
+        g = grad_output
+        axes = self._axes(g.ndim)
+        batch_axes = tuple(a for a in range(g.ndim) if a not in axes)
+        self.grads = {}
+        if self.scale:
+            self.grads["gamma"] = (g * x_hat).sum(axis=batch_axes)
+            g = g * self._broadcast(self.params["gamma"], g.ndim)
+        if self.center:
+            self.grads["beta"] = grad_output.sum(axis=batch_axes)
+        dx = (g - g.mean(axis=axes, keepdims=True)
+              - x_hat * (g * x_hat).mean(axis=axes, keepdims=True)) * inv_std
         return dx.astype(grad_output.dtype, copy=False)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

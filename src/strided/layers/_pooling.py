@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._spec import normalize_padding, normalize_tuple
+from .._spec import normalize_tuple, pooling_geometry
 from ._base import Layer, Shape, check_data_format
 
 
@@ -47,15 +47,8 @@ class BasePooling(Layer):
     def _geometry(self, size: Sequence[int]) -> tuple[tuple[tuple[int, int], ...],
                                                         tuple[int, ...]]:
         """Per-side padding and output size for spatial ``size``."""
-        kind = type(self).__name__
-        pads = normalize_padding(self.padding, size, self.pool_size, self.strides,
-                                 (1,) * self.rank, kind)
-        out = tuple((n + lo + hi - k) // s + 1 for n, (lo, hi), k, s in
-                    zip(size, pads, self.pool_size, self.strides))
-        if any(o < 1 for o in out):
-            raise ValueError(f"{kind}: the pool is larger than the input. Received: "
-                             f"pool_size={self.pool_size}, input spatial size={tuple(size)}")
-        return pads, out
+        return pooling_geometry(size, self.pool_size, self.strides, self.padding,
+                                type(self).__name__)
 
     def _tap(self, tap: tuple[int, ...], out: Sequence[int]) -> tuple[slice, ...]:
         """The strided view of the padded input that pool tap ``tap`` reads."""

@@ -109,3 +109,27 @@ def _whole_shifts(offsets: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     if not frac.any():
         return [(low.astype(np.int64), np.ones_like(offsets))]
     return [(low.astype(np.int64), 1 - frac), (low.astype(np.int64) + 1, frac)]
+
+
+class Rescaling(Layer):
+    """``x * scale + offset``, as ``keras.layers.Rescaling`` (e.g. ``scale=1 / 255``).
+
+    >>> import numpy as np
+    >>> Rescaling(1 / 127.5, offset=-1)(np.array([[0.0, 255.0]])).tolist()
+    [[-1.0, 1.0]]
+    """
+
+    call_state = ()
+
+    def __init__(self, scale: float, offset: float = 0.0, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.scale, self.offset = scale, offset
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        return (inputs * self.scale + self.offset).astype(inputs.dtype, copy=False)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return (grad_output * self.scale).astype(grad_output.dtype, copy=False)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)

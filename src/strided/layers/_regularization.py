@@ -1,5 +1,6 @@
 """Keras' ``Dropout``: in training, zero each input with probability ``rate`` and scale the
-rest by ``1 / (1 - rate)``; at inference, the identity.  Backward applies the same mask."""
+rest by ``1 / (1 - rate)``; at inference, the identity.  Backward applies the same mask.
+``SpatialDropout1D/2D/3D`` drop whole channels (one mask value per sample and channel)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ class Dropout(Layer):
         Seeds this layer's own generator; without it, masks come from the generator seeded
         by ``strided.set_random_seed``.
     """
+
+    call_state = ("_mask",)
 
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None,
                  seed: int | None = None, **kwargs: object) -> None:
@@ -78,3 +81,49 @@ class Dropout(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
+
+
+class _SpatialDropout(Dropout):
+    """Dropout of whole feature maps: the mask is (N, 1, ..., 1, C) (or (N, C, 1, ...))."""
+
+    rank = 2
+
+    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
+                 **kwargs: object) -> None:
+        super().__init__(rate, None, seed, **kwargs)
+        data_format = data_format or "channels_last"
+        if data_format not in ("channels_last", "channels_first"):
+            raise ValueError(f"{type(self).__name__}: data_format must be 'channels_last' or "
+                             f"'channels_first'. Received: data_format={data_format!r}")
+        self.data_format = data_format
+
+    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
+        if inputs.ndim != self.rank + 2:
+            raise ValueError(f"{type(self).__name__}: expects inputs of rank {self.rank + 2}. "
+                             f"Received: inputs.shape={inputs.shape}")
+        ones = (1,) * self.rank
+        n, c = inputs.shape[0], inputs.shape[-1 if self.data_format == "channels_last" else 1]
+        self.noise_shape = (n, *ones, c) if self.data_format == "channels_last" else (
+            n, c, *ones)
+        return super().call(inputs, training)
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """Drops whole channels of (N, steps, C), as ``keras.layers.SpatialDropout1D``."""
+
+    rank = 1
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: object) -> None:
+        super().__init__(rate, None, seed, **kwargs)
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """Drops whole feature maps, as ``keras.layers.SpatialDropout2D``."""
+
+    rank = 2
+
+
+class SpatialDropout3D(_SpatialDropout):
+    """Drops whole feature volumes, as ``keras.layers.SpatialDropout3D``."""
+
+    rank = 3

@@ -1,17 +1,16 @@
-"""Keras' ``Conv2DTranspose``: the gradient of a convolution with respect to its input.
+"""Keras' ``Conv1DTranspose``, ``Conv2DTranspose``, ``Conv3DTranspose``: the gradient of a
+convolution with respect to its input, as ``BaseConvTranspose(rank)`` over ``BaseConv``.
 
-The layer's input ``x`` (N, H, W, C) plays the convolution's output gradient and its output
-``y`` (N, OH, OW, filters) the convolution's input, with the kernel (kH, kW, filters, C) as
-that convolution's HWIO kernel, as ``tf.nn.conv2d_transpose`` defines it::
+The layer's input ``x`` (N, *S, C) plays the convolution's output gradient and its output
+``y`` (N, *OS, filters) the convolution's input, with the kernel (*K, filters, C) as that
+convolution's HWIO kernel, as ``tf.nn.conv_transpose`` defines it::
 
-    forward    y = conv_grad_input(x, kernel)             (N, H, W, C) -> (N, OH, OW, F)
-    backward   dx = conv(dy, kernel)                      (N, OH, OW, F) -> (N, H, W, C)
-               d kernel = conv_grad_weight(dy, x)         -> (kH, kW, F, C)
+    forward    y = conv_grad_input(x, kernel)             (N, *S, C) -> (N, *OS, F)
+    backward   dx = conv(dy, kernel)                      (N, *OS, F) -> (N, *S, C)
+               d kernel = conv_grad_weight(dy, x)         -> (*K, F, C)
 
-Output size per axis (Keras' ``deconv_output_length``, ``k`` the dilated kernel)::
-
-    valid: (H - 1) * stride + k            same: H * stride
-    with output_padding p: (H - 1) * stride + k - 2 * pad + p, pad = 0 (valid), k // 2 (same)
+The output size and the padding of that convolution are ``_spec.transpose_geometry``
+(Keras 3's rule).
 """
 
 from __future__ import annotations
@@ -21,12 +20,85 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import _core
-from .._spec import ConvSpec, make_spec, normalize_tuple
-from . import _activations, _initializers
-from ._base import Layer, Shape, check_data_format, check_padding
+from .._spec import ConvSpec, make_spec, normalize_tuple, transpose_geometry
+from ._conv import BaseConv, Initializer, check_positive_int
 
 
-class Conv2DTranspose(Layer):
+class BaseConvTranspose(BaseConv):
+    """An N-d transposed convolution with Keras' arguments; see ``Conv2DTranspose``."""
+
+    def __init__(self, filters: int, kernel_size: int | Sequence[int],
+                 strides: int | Sequence[int] = 1, padding: str = "valid",
+                 output_padding: int | Sequence[int] | None = None,
+                 data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
+                 activation: object = None, use_bias: bool = True,
+                 kernel_initializer: Initializer = "glorot_uniform",
+                 bias_initializer: Initializer = "zeros",
+                 kernel_regularizer: object = None, bias_regularizer: object = None,
+                 kernel_constraint: object = None, bias_constraint: object = None,
+                 *, algorithm: str = "auto", **kwargs: object) -> None:
+        kind = type(self).__name__
+        self.output_padding = None if output_padding is None else normalize_tuple(
+            output_padding, self.rank, "output_padding", kind, minimum=0, single=False)
+        strides_tuple = normalize_tuple(strides, self.rank, "strides", kind, single=False)
+        if self.output_padding is not None and any(
+                p >= s for p, s in zip(self.output_padding, strides_tuple)):
+            raise ValueError(f"{kind}: each output_padding must be smaller than the stride. "
+                             f"Received: output_padding={output_padding!r}, strides={strides!r}")
+        super().__init__(check_positive_int(filters, "filters", kind), kernel_size, strides,
+                         padding, data_format, dilation_rate, 1, activation, use_bias,
+                         kernel_initializer, bias_initializer, kernel_regularizer,
+                         bias_regularizer, kernel_constraint, bias_constraint,
+                         algorithm=algorithm, **kwargs)
+
+    def _weight_shapes(self, channels: int) -> dict[str, tuple[int, ...]]:
+        return {"kernel": (*self.kernel_size, self.filters, channels)}
+
+    def _output_size(self, size: Sequence[int | None]) -> tuple[int | None, ...]:
+        known = [1 if n is None else n for n in size]
+        out, _ = transpose_geometry(known, self.kernel_size, self.strides, self.padding,
+                                    self.dilation_rate, self.output_padding)
+        return tuple(None if n is None else o for n, o in zip(size, out))
+
+    def _spec(self, input_shape: Sequence[int]) -> ConvSpec:
+        """The spec of the convolution whose input gradient this layer computes."""
+        shape = self.compute_output_shape((input_shape[0], *input_shape[1:]))
+        size = input_shape[1:-1] if self.data_format == "channels_last" else input_shape[2:]
+        _, pads = transpose_geometry(size, self.kernel_size, self.strides, self.padding,
+                                     self.dilation_rate, self.output_padding)
+        return make_spec(type(self).__name__, shape, self.kernel.shape,  # type: ignore[arg-type]
+                         rank=self.rank, stride=self.strides, padding=pads,
+                         dilation=self.dilation_rate,
+                         data_format=self.data_format,  # type: ignore[arg-type]
+                         input_name="outputs", weight_name="kernel")
+
+    def _linear(self, x: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None
+                ) -> tuple[np.ndarray, object]:
+        return _core.convolve_grad_input(x, self.kernel, spec, bias=bias,
+                                         algorithm=self.algorithm, op=type(self).__name__), None
+
+    def _linear_backward(self, x: np.ndarray, dz: np.ndarray, spec: ConvSpec, saved: object,
+                         need_dx: bool) -> np.ndarray | None:
+        op = type(self).__name__
+        self.grads = {"kernel": _core.convolve_grad_weight(dz, x, spec, algorithm=self.algorithm,
+                                                           op=op)}
+        if not need_dx:
+            return None
+        return _core.convolve(dz, self.kernel, spec, algorithm=self.algorithm, op=op)
+
+    def get_config(self) -> dict[str, object]:
+        config = super().get_config()
+        config.pop("groups", None)
+        return config
+
+
+class Conv1DTranspose(BaseConvTranspose):
+    """Transposed 1-D convolution, as ``keras.layers.Conv1DTranspose``."""
+
+    rank = 1
+
+
+class Conv2DTranspose(BaseConvTranspose):
     """Transposed 2-D convolution, as ``keras.layers.Conv2DTranspose``.
 
     Parameters
@@ -39,9 +111,10 @@ class Conv2DTranspose(Layer):
         Extra rows / columns at the end of the output; each smaller than the stride.
     data_format : {"channels_last", "channels_first"}, optional
     dilation_rate : int or (int, int)
-    activation : str, optional
+    activation : str or callable, optional
     use_bias : bool
     kernel_initializer, bias_initializer : str or Initializer
+    kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint : optional
 
     Examples
     --------
@@ -53,109 +126,10 @@ class Conv2DTranspose(Layer):
     (1, 14, 14, 4)
     """
 
-    def __init__(self, filters: int, kernel_size: int | Sequence[int],
-                 strides: int | Sequence[int] = 1, padding: str = "valid",
-                 output_padding: int | Sequence[int] | None = None,
-                 data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
-                 activation: str | _activations.Activation | None = None,
-                 use_bias: bool = True,
-                 kernel_initializer: str | _initializers.Initializer = "glorot_uniform",
-                 bias_initializer: str | _initializers.Initializer = "zeros",
-                 **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        kind = "Conv2DTranspose"
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"{kind}: filters must be a positive int. Received: "
-                             f"filters={filters!r}")
-        padding = check_padding(padding, kind)
-        data_format = check_data_format(data_format, kind)
-        self.filters = filters
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", kind, single=False)
-        self.strides = normalize_tuple(strides, 2, "strides", kind, single=False)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", kind, single=False)
-        self.output_padding = None if output_padding is None else normalize_tuple(
-            output_padding, 2, "output_padding", kind, minimum=0, single=False)
-        if self.output_padding is not None and any(
-                p >= s for p, s in zip(self.output_padding, self.strides)):
-            raise ValueError(f"{kind}: each output_padding must be smaller than the stride. "
-                             f"Received: output_padding={output_padding!r}, strides={strides!r}")
-        self.padding = padding
-        self.data_format = data_format
-        self.activation = _activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = _initializers.get(kernel_initializer)
-        self.bias_initializer = _initializers.get(bias_initializer)
-        self._cache: tuple | None = None
-        if self.input_shape is not None:
-            self.build(self.input_shape)
+    rank = 2
 
-    @property
-    def kernel(self) -> np.ndarray:
-        return self.params["kernel"]
 
-    def _channels(self, input_shape: Shape) -> int | None:
-        return input_shape[-1 if self.data_format == "channels_last" else 1]
+class Conv3DTranspose(BaseConvTranspose):
+    """Transposed 3-D convolution, as ``keras.layers.Conv3DTranspose``."""
 
-    def input_ndim(self) -> int:
-        return 4
-
-    def build(self, input_shape: Shape) -> None:
-        if len(input_shape) != 4 or self._channels(input_shape) is None:
-            raise ValueError(f"Conv2DTranspose: expects inputs of rank 4 with known channels. "
-                             f"Received: input_shape={tuple(input_shape)}")
-        shape = (*self.kernel_size, self.filters, self._channels(input_shape))
-        self.params = {"kernel": self.kernel_initializer(shape, self.dtype)}
-        if self.use_bias:
-            self.params["bias"] = self.bias_initializer((self.filters,), self.dtype)
-        self.input_shape = tuple(input_shape)
-        self.built = True
-
-    def _output_size(self, size: Sequence[int]) -> tuple[int, ...]:
-        out = []
-        for i, n in enumerate(size):
-            k = self.dilation_rate[i] * (self.kernel_size[i] - 1) + 1
-            s = self.strides[i]
-            if self.output_padding is None:
-                out.append(n * s if self.padding == "same" else n * s + max(k - s, 0))
-            else:
-                pad = k // 2 if self.padding == "same" else 0
-                out.append((n - 1) * s + k - 2 * pad + self.output_padding[i])
-        return tuple(out)
-
-    def _spec(self, input_shape: Sequence[int]) -> ConvSpec:
-        """The spec of the convolution whose input gradient this layer computes."""
-        if self.data_format == "channels_last":
-            batch, *size, _ = input_shape
-            conv_input = (batch, *self._output_size(size), self.filters)
-        else:
-            batch, _, *size = input_shape
-            conv_input = (batch, self.filters, *self._output_size(size))
-        return make_spec("Conv2DTranspose", conv_input, self.kernel.shape, rank=2,
-                         stride=self.strides, padding=self.padding, dilation=self.dilation_rate,
-                         data_format=self.data_format,  # type: ignore[arg-type]
-                         input_name="outputs", weight_name="kernel")
-
-    def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
-        spec = self._spec(inputs.shape)
-        z = _core.convolve_grad_input(inputs, self.kernel, spec, bias=self.params.get("bias"),
-                                      op="Conv2DTranspose")
-        y = self.activation(z)
-        self._cache = (inputs, spec, z, y) if training else None
-        return y
-
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        x, spec, z, y = self._cached(self._cache)  # type: ignore[misc]
-        dz = self.activation.backward(z, y, grad_output)
-        self.grads = {"kernel": _core.convolve_grad_weight(dz, x, spec, op="Conv2DTranspose")}
-        if self.use_bias:
-            self.grads["bias"] = _core.bias_gradient(dz, spec)
-        if not self.compute_input_gradient:
-            return None  # type: ignore[return-value]
-        return _core.convolve(dz, self.kernel, spec, op="Conv2DTranspose")
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        if self.data_format == "channels_last":
-            batch, *size, _ = input_shape
-            return (batch, *self._output_size(size), self.filters)  # type: ignore[arg-type]
-        batch, _, *size = input_shape
-        return (batch, self.filters, *self._output_size(size))  # type: ignore[arg-type]
+    rank = 3

@@ -1,7 +1,8 @@
 """Weights to and from ``.npz`` files: no pickle, checked shapes, never a half-written file.
 
 A file holds one array per weight, named ``"{index:03d}/{layer name}/{weight name}"`` in the
-model's layer order, and ``"format"``, the format version.  Saving writes a temporary file
+model's layer order, and ``"format"``, the format version; a whole model (``save``) also
+holds ``"config"``, its ``get_config()`` as a JSON string.  Saving writes a temporary file
 in the same directory and renames it over the target, so a crash leaves the old file or the
 new one, never a mixture.  Loading reads with ``allow_pickle=False`` and matches layers by
 position, as Keras' ``load_weights`` does, checking every shape before changing anything.
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .models import Sequential
+    from ._model import Model
 
 FORMAT_VERSION = 1
 
@@ -33,10 +34,14 @@ def _check_name(filepath: str | os.PathLike[str]) -> Path:
     return path
 
 
-def save_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
-    """Write the model's weights to ``filepath`` (a ``.npz``), atomically."""
+def save_weights(model: Model, filepath: str | os.PathLike[str], config: str | None = None
+                 ) -> None:
+    """Write the model's weights (and ``config``, a JSON string) to ``filepath`` (a
+    ``.npz``), atomically."""
     path = _check_name(filepath)
     arrays: dict[str, np.ndarray] = {"format": np.array(FORMAT_VERSION)}
+    if config is not None:
+        arrays["config"] = np.array(config)
     for index, layer in enumerate(model.layers):
         for key, value in layer.params.items():
             arrays[f"{index:03d}/{layer.name}/{key}"] = value
@@ -84,11 +89,12 @@ def _read(path: Path) -> dict[str, np.ndarray]:
                          ) from None
 
 
-def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
+def load_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
     """Set the model's weights from ``filepath``; nothing changes unless every shape fits."""
     path = _check_name(filepath)
     arrays = _read(path)
     version = arrays.pop("format", None)
+    arrays.pop("config", None)
     if (version is None or version.shape != () or version.dtype.kind not in "iu"
             or int(version) != FORMAT_VERSION):
         raise ValueError(f"Cannot read weights from {str(path)!r}: not a strided weights file "
@@ -123,3 +129,14 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str]) -> None:
     for index in with_weights:
         layer = model.layers[index]
         layer.set_weights([by_layer[index][key] for key in layer.params])
+
+
+def read_config(filepath: str | os.PathLike[str]) -> str:
+    """The JSON config that ``save`` wrote into ``filepath``."""
+    path = _check_name(filepath)
+    config = _read(path).get("config")
+    if config is None or config.shape != () or config.dtype.kind != "U":
+        raise ValueError(f"Cannot load a model from {str(path)!r}: it holds weights only "
+                         f"(written by save_weights); build the model and call "
+                         f"load_weights, or save it with model.save")
+    return str(config)
