@@ -15,6 +15,7 @@ Update rules, as Keras writes them (``g`` the gradient, ``lr`` the learning rate
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -98,7 +99,7 @@ class SGD(Optimizer):
         Nesterov momentum.
     """
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
+    def __init__(self, learning_rate: float | ExponentialDecay = 0.01, momentum: float = 0.0,
                  nesterov: bool = False) -> None:
         super().__init__(learning_rate)
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or \
@@ -135,7 +136,7 @@ class Adam(Optimizer):
         Keras' default 1e-7 (PyTorch's is 1e-8).
     """
 
-    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
+    def __init__(self, learning_rate: float | ExponentialDecay = 0.001, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7) -> None:
         super().__init__(learning_rate)
         for name, value in (("beta_1", beta_1), ("beta_2", beta_2)):
@@ -158,7 +159,7 @@ class RMSprop(Optimizer):
     ``v = rho * v + (1 - rho) * g * g;  w -= lr * g / (sqrt(v) + epsilon)``
     """
 
-    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9,
+    def __init__(self, learning_rate: float | ExponentialDecay = 0.001, rho: float = 0.9,
                  epsilon: float = 1e-7) -> None:
         super().__init__(learning_rate)
         if not 0 <= rho < 1:
@@ -173,7 +174,7 @@ class RMSprop(Optimizer):
             weight.dtype, copy=False)
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+OPTIMIZERS: dict[str, Callable[[], Optimizer]] = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
 
 
 def get(identifier: str | Optimizer) -> Optimizer:

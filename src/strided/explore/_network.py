@@ -83,7 +83,7 @@ class Network:
         start = time.perf_counter()
         model.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=0, seed=seed)
         seconds = time.perf_counter() - start
-        _, accuracy = model.evaluate(x_test, y_test, batch_size=500, verbose=0)  # type: ignore
+        _, accuracy = model.evaluate(x_test, y_test, batch_size=500, verbose=0)
         with self._lock:
             self.model = model
             self.source = (f"trained here: {epochs} epoch{'s' * (epochs > 1)} on 4,000 bundled "
