@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dask
 import dask.array as da
@@ -27,6 +28,9 @@ import numpy as np
 from dask.callbacks import Callback
 from dask.highlevelgraph import HighLevelGraph
 from dask.utils import format_bytes, parse_bytes
+
+if TYPE_CHECKING:
+    import zarr
 
 from .._spec import ConvSpec, PaddingLike
 from ..tools._images import (
@@ -60,7 +64,7 @@ def parse_memory(text: str, option: str = "--memory") -> int:
     return int(value)
 
 
-def open_zarr(path: str | os.PathLike[str]) -> object:
+def open_zarr(path: str | os.PathLike[str]) -> zarr.Array:
     """The Zarr array at ``path``, (H, W) or (H, W, C) of uint8 or uint16 (not read yet)."""
     import zarr
 
