@@ -21,7 +21,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Literal
+from typing import Literal, SupportsIndex
 
 import numpy as np
 
@@ -145,7 +145,7 @@ def normalize_tuple(value: object, rank: int, name: str, op: str, minimum: int =
     if any(isinstance(item, (bool, np.bool_)) for item in items):
         raise TypeError(f"{op}: {rule}; got {name}={value!r}")
     try:
-        numbers = tuple(operator.index(item) for item in items)  # type: ignore[call-overload]
+        numbers = tuple(operator.index(item) for item in items)
     except TypeError:
         raise TypeError(f"{op}: {rule}; got {name}={value!r}") from None
     if len(numbers) != rank or any(n < minimum for n in numbers):
@@ -174,6 +174,13 @@ def same_padding(size: int, kernel_size: int, stride: int, dilation: int) -> tup
     return total // 2, total - total // 2
 
 
+def _supports_index(item: object) -> SupportsIndex:
+    """``item`` itself if it has ``__index__``; else the TypeError ``operator.index`` raises."""
+    if not isinstance(item, SupportsIndex):
+        raise TypeError(f"{type(item).__name__!r} object cannot be interpreted as an integer")
+    return item
+
+
 def normalize_padding(
     padding: PaddingLike,
     input_size: Sequence[int],
@@ -197,7 +204,7 @@ def normalize_padding(
 
     def non_negative(items: Sequence[object]) -> list[int]:
         try:
-            values = [operator.index(item) for item in items]  # type: ignore[call-overload]
+            values = [operator.index(_supports_index(item)) for item in items]
         except TypeError:
             raise TypeError(f"{op}: {rule}; got padding={padding!r}") from None
         if any(v < 0 for v in values):
@@ -216,11 +223,12 @@ def normalize_padding(
         raise ValueError(f"{op}: {rule}; got padding={padding!r}")
     if not isinstance(padding, Sequence):
         return tuple((p, p) for p in non_negative([padding] * rank))
-    items = list(padding)
-    if items and all(isinstance(p, Sequence) and not isinstance(p, str) for p in items):
-        if len(items) != rank or any(len(p) != 2 for p in items):  # type: ignore[arg-type]
+    items: list[object] = list(padding)
+    pairs = [p for p in items if isinstance(p, Sequence) and not isinstance(p, str)]
+    if items and len(pairs) == len(items):
+        if len(pairs) != rank or any(len(p) != 2 for p in pairs):
             raise ValueError(f"{op}: {rule}; got padding={padding!r}")
-        values = non_negative([v for pair in items for v in pair])  # type: ignore[union-attr]
+        values = non_negative([v for pair in pairs for v in pair])
         return tuple(zip(values[::2], values[1::2]))
     if len(items) == 1:
         items = items * rank

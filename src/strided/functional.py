@@ -17,6 +17,7 @@ PyTorch's order, and accept an unbatched input (C, *S) as PyTorch does.  Beyond 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -42,7 +43,20 @@ __all__ = [
 IntOrTuple = int | Sequence[int]
 
 
-def _batched(array: np.ndarray, rank: int, name: str, op: str) -> tuple[np.ndarray, bool]:
+class _Shaped(Protocol):
+    """An array: NumPy's or Dask's."""
+
+    @property
+    def ndim(self) -> int: ...
+    @property
+    def shape(self) -> object: ...
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+
+_ArrayT = TypeVar("_ArrayT", bound=_Shaped)
+
+
+def _batched(array: _ArrayT, rank: int, name: str, op: str) -> tuple[_ArrayT, bool]:
     """Add a batch axis to an unbatched (C, *S) array; say whether one was added."""
     if array.ndim == rank + 1:
         return array[np.newaxis], True
@@ -54,10 +68,11 @@ def _batched(array: np.ndarray, rank: int, name: str, op: str) -> tuple[np.ndarr
     return array, False
 
 
-def _spec(op: str, rank: int, x: np.ndarray, weight: np.ndarray, stride: object,
-          padding: PaddingLike, dilation: object, groups: int, padding_mode: str) -> ConvSpec:
+def _spec(op: str, rank: int, input_shape: Sequence[int], weight_shape: Sequence[int],
+          stride: object, padding: PaddingLike, dilation: object, groups: int,
+          padding_mode: str) -> ConvSpec:
     return make_spec(
-        op, x.shape, weight.shape, rank=rank, stride=stride, padding=padding,
+        op, input_shape, weight_shape, rank=rank, stride=stride, padding=padding,
         dilation=dilation, groups=groups, padding_mode=padding_mode,
         data_format="channels_first", weight_format="OIHW", weight_name="weight",
     )
@@ -68,7 +83,7 @@ def _conv(op: str, rank: int, input: object, weight: object, bias: object, strid
           algorithm: str) -> np.ndarray:
     x, unbatched = _batched(_core.as_array(input, "input", op), rank, "input", op)
     w = _core.as_array(weight, "weight", op)
-    spec = _spec(op, rank, x, w, stride, padding, dilation, groups, padding_mode)
+    spec = _spec(op, rank, x.shape, w.shape, stride, padding, dilation, groups, padding_mode)
     y = _core.convolve(x, w, spec, bias=bias, algorithm=algorithm, op=op)
     return y[0] if unbatched else y
 

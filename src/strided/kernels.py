@@ -46,7 +46,7 @@ __all__ = [
 
 
 def _constant(rows: list[list[float]], dtype: type = np.int64) -> np.ndarray:
-    array = np.array(rows, dtype=dtype)
+    array: np.ndarray = np.array(rows, dtype=dtype)
     array.setflags(write=False)
     return array
 

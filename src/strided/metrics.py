@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import SupportsFloat, SupportsInt, cast
+
 import numpy as np
 
 from . import losses as _losses
@@ -38,9 +40,10 @@ class Mean(Metric):
 
     name = "mean"
 
-    def update_state(self, value: object, weight: object = 1) -> None:  # type: ignore[override]
-        self._total += float(value) * float(weight)  # type: ignore[arg-type]
-        self._count += int(weight)  # type: ignore[call-overload]
+    def update_state(self, value: object, weight: object = 1) -> None:
+        # the signature of Metric.update_state; the values are numbers (a loss, a batch size)
+        self._total += float(cast(SupportsFloat, value)) * float(cast(SupportsFloat, weight))
+        self._count += int(cast(SupportsInt, weight))
 
 
 class SparseCategoricalAccuracy(Metric):

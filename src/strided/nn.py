@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -68,11 +69,13 @@ def _padding(padding: PaddingLike, rank: int, data_format: DataFormat, op: str) 
     if isinstance(padding, str) or not isinstance(padding, Sequence) or len(padding) != rank + 2:
         return padding
     channel = rank + 1 if data_format == "channels_last" else 1
-    pairs = [list(pair) if isinstance(pair, Sequence) else pair for pair in padding]
+    items: Sequence[object] = padding
+    pairs = [list(pair) if isinstance(pair, Sequence) else pair for pair in items]
     if pairs[0] != [0, 0] or pairs[channel] != [0, 0]:
         raise ValueError(f"{op}: explicit padding in the batch and channel dimensions must be "
                          f"[0, 0]; got padding={padding!r}")
-    return [pair for axis, pair in enumerate(pairs) if axis not in (0, channel)]
+    # checked by make_spec, which names the padding when a pair is not one
+    return cast(PaddingLike, [pair for axis, pair in enumerate(pairs) if axis not in (0, channel)])
 
 
 def _spec(op: str, rank: int, input_shape: Sequence[int], filters_shape: Sequence[int],

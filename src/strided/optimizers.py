@@ -113,7 +113,7 @@ class SGD(Optimizer):
         Nesterov momentum.
     """
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
+    def __init__(self, learning_rate: float | ExponentialDecay = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float | None = None) -> None:
         super().__init__(learning_rate, weight_decay)
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or \
@@ -150,7 +150,7 @@ class Adam(Optimizer):
         Keras' default 1e-7 (PyTorch's is 1e-8).
     """
 
-    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
+    def __init__(self, learning_rate: float | ExponentialDecay = 0.001, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7,
                  weight_decay: float | None = None) -> None:
         super().__init__(learning_rate, weight_decay)
@@ -173,7 +173,8 @@ class AdamW(Adam):
     """Adam with decoupled weight decay, as ``keras.optimizers.AdamW`` (Loshchilov and
     Hutter, 2019): ``w -= w * weight_decay * lr`` before each Adam step."""
 
-    def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
+    def __init__(self, learning_rate: float | ExponentialDecay = 0.001,
+                 weight_decay: float = 0.004,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7) -> None:
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay)
 
@@ -188,7 +189,7 @@ class Nadam(Adam):
         w -= lr * m_hat / (sqrt(v / (1 - beta_2 ** t)) + epsilon)
     """
 
-    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
+    def __init__(self, learning_rate: float | ExponentialDecay = 0.001, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7,
                  weight_decay: float | None = None) -> None:
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay)
@@ -222,7 +223,8 @@ class RMSprop(Optimizer):
     with ``momentum``, ``s = momentum * s + step;  w -= s``, else ``w -= step``.
     """
 
-    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
+    def __init__(self, learning_rate: float | ExponentialDecay = 0.001, rho: float = 0.9,
+                 momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False,
                  weight_decay: float | None = None) -> None:
         super().__init__(learning_rate, weight_decay)
@@ -254,7 +256,8 @@ class Adagrad(Optimizer):
     """Adagrad, as ``keras.optimizers.Adagrad``: ``a += g * g;  w -= lr * g / sqrt(a + eps)``,
     the accumulator ``a`` starting at ``initial_accumulator_value``."""
 
-    def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
+    def __init__(self, learning_rate: float | ExponentialDecay = 0.001,
+                 initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, weight_decay: float | None = None) -> None:
         super().__init__(learning_rate, weight_decay)
         if initial_accumulator_value < 0:

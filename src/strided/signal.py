@@ -13,6 +13,7 @@ correlations differ for even kernels in scipy and here).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _core
 from ._spec import ConvSpec, make_spec
@@ -122,7 +123,7 @@ def correlate2d(in1: np.ndarray, in2: np.ndarray, mode: str = "full", boundary: 
                       same_from_ceil=True)
 
 
-def _check_2d(op: str, in1: object, in2: object) -> None:
+def _check_2d(op: str, in1: npt.ArrayLike, in2: npt.ArrayLike) -> None:
     if np.ndim(in1) != 2 or np.ndim(in2) != 2:
         raise ValueError(f"{op}: in1 and in2 must be 2-D; got in1.shape={np.shape(in1)} and "
                          f"in2.shape={np.shape(in2)}")

@@ -276,7 +276,8 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
                 for f, k, d, s, o in zip(first, tap, spec.dilation, spec.stride, sizes)
             )
             for c in range(spec.in_channels):
-                target = dx_padded[(batch, *where, c)]
+                index: tuple[slice | int, ...] = (batch, *where, c)
+                target = dx_padded[index]
                 np.add(target, columns[t, c], out=target)
 
     def work(block: tuple[slice, slice]) -> None:

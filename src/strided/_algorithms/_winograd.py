@@ -35,6 +35,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -47,9 +48,9 @@ from ._direct import _contiguous, _five, _geometry, _phases
 #: Output tile size m -> the finite interpolation points of F(m x m, 3x3) (the point at
 #: infinity is the last); the matrices of ``csrc/winograd.hpp`` are built from these.
 POINTS: dict[int, tuple[Fraction, ...]] = {
-    2: tuple(map(Fraction, (0, 1, -1))),
-    4: tuple(map(Fraction, (0, 1, -1, Fraction(1, 2), -2))),
-    6: tuple(map(Fraction, (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2)))),
+    2: tuple(Fraction(p) for p in (0, 1, -1)),
+    4: tuple(Fraction(p) for p in (0, 1, -1, Fraction(1, 2), -2)),
+    6: tuple(Fraction(p) for p in (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))),
 }
 
 
@@ -75,7 +76,7 @@ def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
 KERNEL_TILES = 256
 
 
-def tile_size(output_size: tuple[int, ...], dilation: tuple[int, ...] = (1, 1),
+def tile_size(output_size: Sequence[int], dilation: Sequence[int] = (1, 1),
               batch: int = 1) -> int:
     """Output tile m of 2, 4 or 6 with the least modelled cost ``(m + 2)^2 * (tiles +
     KERNEL_TILES)``: products per tile, and the kernel's transform and reads per call (tiles

@@ -112,7 +112,7 @@ def _find_blas_control() -> tuple[Any, Any] | None:
     """(set_num_threads, get_num_threads) for the BLAS libraries loaded in this process, through
     threadpoolctl (an optional dependency: without it BLAS keeps its own threads)."""
     try:
-        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+        from threadpoolctl import ThreadpoolController
     except ImportError:
         return None
     blas = ThreadpoolController().select(user_api="blas")

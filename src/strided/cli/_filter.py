@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
 from .. import kernels as catalogue
 from ._options import convolve_option, mode_option, parse_padding, parse_stride
+
+if TYPE_CHECKING:
+    import zarr
 
 
 @click.command("filter")
@@ -124,7 +128,7 @@ def _filter_tiled(image: str, output: str, matrix: np.ndarray, stride: str, padd
         if grey:
             raise ValueError("--grey converts images that Pillow reads; a Zarr image is "
                              "filtered as it is stored")
-        source = open_zarr(image)
+        source: np.ndarray | zarr.Array = open_zarr(image)
     else:
         source = read_image(image, grey=grey)
     if progress is None:

@@ -194,7 +194,7 @@ def train(dataset: str, data_dir: Path | None, epochs: int, batch_size: int,
                    f"{weights}.", err=True)
         raise click.exceptions.Exit(130) from None
     seconds = time.perf_counter() - start
-    loss, accuracy = model.evaluate(x_test, y_test, batch_size=500, verbose=0)  # type: ignore
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=500, verbose=0)
     click.echo(f"Trained {epochs} epoch{'s' if epochs > 1 else ''} in {seconds:.1f} s. "
                f"Held-out accuracy: "
                f"{100 * accuracy:.2f}% ({len(x_test):,} digits), loss {loss:.4f}.")

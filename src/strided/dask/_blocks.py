@@ -134,6 +134,7 @@ def convolve(x: da.Array, w: np.ndarray, spec: ConvSpec, *, algorithm: str = "au
     name = _algorithm_name(algorithm, spec, compute, op)
     if bias is not None:
         bias = _core.check_bias(bias, spec.out_channels, op)  # before any work
+        assert bias is not None  # check_bias gives None only for None
         result = _core.compute_dtypes(result, bias.dtype)[1]
 
     plans = [axis_plan(x.chunks[axis], spec.padding[i], spec.padding_mode, spec.stride[i],
@@ -155,7 +156,9 @@ def convolve(x: da.Array, w: np.ndarray, spec: ConvSpec, *, algorithm: str = "au
 
     out_chunks = [x.chunks[0], *(p[0] for p in plans)]
     out_chunks.insert(channel, (spec.out_channels,))
-    graph = HighLevelGraph.from_collections(out_name, layer, dependencies=[x])
+    # dask's Array does not match its own DaskCollection protocol (__dask_scheduler__)
+    graph = HighLevelGraph.from_collections(out_name, layer,
+                                            dependencies=[x])  # type: ignore[list-item]
     return da.Array(graph, out_name, tuple(out_chunks), meta=np.empty((0,) * x.ndim, result))
 
 

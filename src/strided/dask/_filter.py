@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dask
 import dask.array as da
@@ -27,6 +28,9 @@ import numpy as np
 from dask.callbacks import Callback
 from dask.highlevelgraph import HighLevelGraph
 from dask.utils import format_bytes, parse_bytes
+
+if TYPE_CHECKING:
+    import zarr
 
 from .._spec import ConvSpec, PaddingLike
 from ..tools._images import (
@@ -60,7 +64,7 @@ def parse_memory(text: str, option: str = "--memory") -> int:
     return int(value)
 
 
-def open_zarr(path: str | os.PathLike[str]) -> object:
+def open_zarr(path: str | os.PathLike[str]) -> zarr.Array:
     """The Zarr array at ``path``, (H, W) or (H, W, C) of uint8 or uint16 (not read yet)."""
     import zarr
 
@@ -244,7 +248,8 @@ def filter_tiled(source: object, target: str | os.PathLike[str] | None, kernel: 
     output shape, stats)``, with the stats of ``tools.filter_image``.
     """
     shape = source.shape  # type: ignore[attr-defined]
-    dtype = np.dtype(np.uint16 if source.dtype == np.uint16 else np.uint8)  # type: ignore[attr-defined]
+    dtype = (np.dtype(np.uint16) if source.dtype == np.uint16  # type: ignore[attr-defined]
+             else np.dtype(np.uint8))
     top_value = 65535 if dtype == np.uint16 else 255
     kernel = np.asarray(kernel, dtype=np.float64)
     if convolve:
@@ -275,21 +280,23 @@ def filter_tiled(source: object, target: str | os.PathLike[str] | None, kernel: 
             writer = stack.enter_context(_ZarrWriter(Path(target), out_shape,
                                                      (tile, tile, *shape[2:]), dtype))
         token = uuid.uuid4().hex  # not a hash of the image: that would read all of it
-        base = {("image-" + token,): source, ("target-" + token,):
-                writer.array if writer is not None else None}
+        base: dict[tuple[str | int, ...], object] = {
+            ("image-" + token,): source,
+            ("target-" + token,): writer.array if writer is not None else None}
 
         def run(function: object, *arguments: object) -> list:
             """``function(image, rows, columns, spec, weight, *arguments)`` on every tile, a
             band at a time: ``[(first row, first column, *result), ...]``."""
             done = []
             for first in range(0, oh, band):
-                graph, keys = dict(base), []
+                graph = dict(base)
+                keys: list[tuple[str, int, int]] = []
                 for r in range(first, min(oh, first + band), tile):
                     for c in range(0, ow, tile):
                         keys.append((f"tile-{token}", r, c))
                         graph[keys[-1]] = (function, ("image-" + token,), (r, min(oh, r + tile)),
                                            (c, min(ow, c + tile)), spec, weight, *arguments)
-                values = (client.get(graph, keys) if client is not None  # type: ignore[attr-defined]
+                values = (client.get(graph, keys) if client is not None
                           else dask.threaded.get(graph, keys))
                 done += [(key[1], key[2], *value) for key, value in zip(keys, values)]
                 if client is not None:

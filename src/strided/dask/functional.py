@@ -28,7 +28,8 @@ def _conv(op: str, rank: int, input: object, weight: object, bias: object, strid
           algorithm: str) -> da.Array:
     x, unbatched = _functional._batched(as_dask(input, "input", op), rank, "input", op)
     w = _core.as_array(weight, "weight", op)
-    spec = _functional._spec(op, rank, x, w, stride, padding, dilation, groups, padding_mode)
+    spec = _functional._spec(op, rank, x.shape, w.shape, stride, padding, dilation, groups,
+                             padding_mode)
     y = convolve(x, w, spec, algorithm=algorithm, op=op, bias=bias)  # type: ignore[arg-type]
     return y[0] if unbatched else y
 

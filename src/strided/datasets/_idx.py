@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import zlib
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -36,7 +36,7 @@ def _describe_magic(magic: int) -> str:
     return f"0x{magic:08X} ({kind}, {ndim} dimension{'' if ndim == 1 else 's'})"
 
 
-def _read_up_to(stream: BinaryIO, size: int) -> bytearray:
+def _read_up_to(stream: io.BufferedIOBase, size: int) -> bytearray:
     """Read at most ``size`` bytes, in chunks so a lying header cannot force a huge allocation."""
     buffer = bytearray()
     while len(buffer) < size:
@@ -47,7 +47,7 @@ def _read_up_to(stream: BinaryIO, size: int) -> bytearray:
     return buffer
 
 
-def _parse(stream: BinaryIO, name: str, expected_magic: int | None) -> np.ndarray:
+def _parse(stream: io.BufferedIOBase, name: str, expected_magic: int | None) -> np.ndarray:
     """Parse one IDX stream; ``name`` is used in error messages."""
     head = _read_up_to(stream, 4)
     if len(head) < 4:

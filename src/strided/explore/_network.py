@@ -37,11 +37,17 @@ def _spatial(layer: object) -> LayerSpec | None:
     from ..layers import AveragePooling2D, Conv2D, MaxPooling2D
 
     if isinstance(layer, Conv2D):
-        return LayerSpec("conv", layer.kernel_size, layer.strides, layer.padding,
-                         layer.dilation_rate, filters=layer.filters)
+        return LayerSpec("conv", _two(layer.kernel_size), _two(layer.strides), layer.padding,
+                         _two(layer.dilation_rate), filters=layer.filters)
     if isinstance(layer, MaxPooling2D | AveragePooling2D):
-        return LayerSpec("pool", layer.pool_size, layer.strides, layer.padding)
+        return LayerSpec("pool", _two(layer.pool_size), _two(layer.strides), layer.padding)
     return None
+
+
+def _two(values: tuple[int, ...]) -> tuple[int, int]:
+    """A 2-D layer's (rows, columns)."""
+    rows, columns = values
+    return rows, columns
 
 
 class Network:
@@ -83,7 +89,7 @@ class Network:
         start = time.perf_counter()
         model.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=0, seed=seed)
         seconds = time.perf_counter() - start
-        _, accuracy = model.evaluate(x_test, y_test, batch_size=500, verbose=0)  # type: ignore
+        _, accuracy = model.evaluate(x_test, y_test, batch_size=500, verbose=0)
         with self._lock:
             self.model = model
             self.source = (f"trained here: {epochs} epoch{'s' * (epochs > 1)} on 4,000 bundled "
@@ -109,7 +115,7 @@ class Network:
         """The layers (name, type, output shape, parameters) and the first layer's filters."""
         if self.model is None:
             return {"available": False, "message": NO_NETWORK}
-        model = self.model
+        model = self._require()
         layers = [{"index": i, "name": layer.name, "type": type(layer).__name__,
                    "shape": [s for s in model.output_shapes[i] if s is not None],
                    "params": layer.count_params(), "maps": any(i == j for j, _ in self._layers())}
@@ -143,7 +149,8 @@ class Network:
                                  "low": [format_number(v) for v in values.min(axis=(0, 1))],
                                  "high": [format_number(v) for v in values.max(axis=(0, 1))]})
         probabilities = out[0].astype(np.float64)
-        return {"index": int(index), "label": label, "image": image.tolist(), "layers": maps,
+        return {"index": _integer(index, "digit index", 0), "label": label,
+                "image": image.tolist(), "layers": maps,
                 "probabilities": [float(f"{p:.6f}") for p in probabilities],
                 "predicted": int(np.argmax(probabilities))}
 

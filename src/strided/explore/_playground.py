@@ -106,7 +106,8 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=1)
 def _photo() -> np.ndarray:
-    with resources.as_file(resources.files(__package__).joinpath("data", "chelsea.png")) as path:
+    photo = resources.files(__package__).joinpath("data").joinpath("chelsea.png")
+    with resources.as_file(photo) as path:
         return read_image(path, grey=True).astype(np.int64)
 
 
@@ -156,11 +157,11 @@ def load_image(source: object, uploads: Uploads) -> tuple[np.ndarray, str]:
         text, what = IMAGES[kind]
         return catalogue.parse(text, "image"), what
     if kind == "matrix":
-        text = source.get("text")
-        if not isinstance(text, str) or not text.strip():
+        typed = source.get("text")
+        if not isinstance(typed, str) or not typed.strip():
             raise ValueError("image: type a matrix, rows separated by ';' and numbers by ',' "
                              "(e.g. 1,2,3;4,5,6;7,8,9)")
-        matrix = catalogue.parse(text, "image")
+        matrix = catalogue.parse(typed, "image")
         if max(matrix.shape) > MAX_MATRIX:
             raise ValueError(f"image: a typed matrix may have at most {MAX_MATRIX} rows and "
                              f"columns; got {matrix.shape[0]}x{matrix.shape[1]}")

@@ -44,7 +44,7 @@ def create_app(network: Network | None = None) -> Any:
     static = resources.files(__package__).joinpath("static")
     app = flask.Flask(__name__, static_folder=str(static), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = _playground.MAX_UPLOAD_BYTES  # else a 413
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
     uploads = _playground.Uploads()
     net = network if network is not None else Network()
 

@@ -318,7 +318,7 @@ def _strips(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int],
     channels = 1 if image.ndim == 2 else image.shape[2]
     kh = kernel.shape[0]
     spec = filter_spec(image.shape, kernel.shape, stride, padding, padding_mode)
-    (oh, _), (sh, sw) = spec.output_size, spec.stride
+    (oh, ow), (sh, sw) = spec.output_size, spec.stride
     (top, bottom), (left, right) = spec.padding
     columns, column_inside = padded_positions(w, (left, right), padding_mode, 0,
                                               w + left + right)
@@ -338,7 +338,7 @@ def _strips(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int],
             yield first, filter_window(image[rows][:, columns], inside, column_inside, weight,
                                        (sh, sw), padding_mode == "zeros")
 
-    return spec.output_size, generate()
+    return (oh, ow), generate()
 
 
 def filter_image(image: np.ndarray, kernel: np.ndarray, stride: int | Sequence[int] = 1,

@@ -361,7 +361,7 @@ def _apply_model(model: object, batch: np.ndarray) -> np.ndarray:
     if isinstance(model, Sequence) and not isinstance(model, str | bytes):
         out = batch
         for layer in model:
-            out = np.asarray(layer(out))  # type: ignore[operator]
+            out = np.asarray(layer(out))
         return out
     if not callable(model):
         raise TypeError(f"plot_feature_maps: model must be a layer, a list of layers or a "
