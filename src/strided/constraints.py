@@ -84,7 +84,7 @@ CONSTRAINTS = {"non_neg": NonNeg, "max_norm": MaxNorm, "unit_norm": UnitNorm,
                "min_max_norm": MinMaxNorm}
 
 
-def get(identifier: str | Constraint | None) -> Constraint | None:
+def get(identifier: object) -> Constraint | None:
     """The constraint named ``identifier`` (None: none), or ``identifier`` itself."""
     if identifier is None or isinstance(identifier, Constraint):
         return identifier

@@ -83,7 +83,7 @@ class L2(L1L2):
 REGULARIZERS = {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01)}
 
 
-def get(identifier: str | Regularizer | None) -> Regularizer | None:
+def get(identifier: object) -> Regularizer | None:
     """The regularizer named ``identifier`` (None: none), or ``identifier`` itself."""
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier

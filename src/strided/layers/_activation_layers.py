@@ -32,7 +32,7 @@ class Activation(Layer):
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        x, y = self._cached(self._cache)  # type: ignore[misc]
+        x, y = self._cached(self._cache)
         return self.activation.backward(x, y, grad_output)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -102,7 +102,7 @@ class LeakyReLU(Layer):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x = self._cached(self._cache)
-        return np.where(x >= 0, grad_output, self.negative_slope * grad_output).astype(  # type: ignore[operator]
+        return np.where(x >= 0, grad_output, self.negative_slope * grad_output).astype(
             grad_output.dtype)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -124,7 +124,7 @@ class ELU(Layer):
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        x, y = self._cached(self._cache)  # type: ignore[misc]
+        x, y = self._cached(self._cache)
         return np.where(x > 0, grad_output, grad_output * (y + self.alpha)).astype(
             grad_output.dtype)
 
@@ -149,7 +149,7 @@ class Softmax(Layer):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         y = self._cached(self._cache)
         g = grad_output
-        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))  # type: ignore[operator]
+        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
@@ -193,7 +193,7 @@ class PReLU(Layer):
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x = self._cached(self._cache)
         g = grad_output
-        negative = x < 0  # type: ignore[operator]
+        negative = x < 0
         d_alpha = np.where(negative, g * x, 0)
         alpha = self.params["alpha"]
         axes = tuple(i for i in range(g.ndim) if i == 0 or alpha.shape[i - 1] == 1)

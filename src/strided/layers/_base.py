@@ -17,13 +17,18 @@ import functools
 import inspect
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
 from . import _activations, _graph
 
+if TYPE_CHECKING:
+    from ..constraints import Constraint
+    from ..regularizers import Regularizer
+
 Shape = tuple[int | None, ...]
+_T = TypeVar("_T")
 #: classes that ``from_config`` rebuilds from ``{"class_name": ..., "config": ...}``
 SERIALIZABLE: dict[str, Callable[..., Any]] = {}
 
@@ -45,6 +50,8 @@ class Layer:
     call_state: ClassVar[tuple[str, ...]] = ("_cache",)
     #: True for layers called on a list of inputs (the merge layers)
     multiple_inputs: ClassVar[bool] = False
+    #: the constructor's arguments, kept by ``_recording`` for ``get_config``
+    _init_arguments: dict[str, object]
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -77,12 +84,12 @@ class Layer:
         self.compute_input_gradient = True
         self.input_shape: Shape | None = None if input_shape is None else (
             None, *tuple(input_shape))
-        self.regularizers: dict[str, Callable[[np.ndarray], Any]] = {}
-        self.constraints: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+        self.regularizers: dict[str, Regularizer] = {}
+        self.constraints: dict[str, Constraint] = {}
         self.inbound_nodes: list[_graph.Node] = []
         from .. import regularizers as _regularizers
         #: a penalty on the layer's output, divided by the batch size, as Keras'
-        self.activity_regularizer = _regularizers.get(activity_regularizer)  # type: ignore
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
         self._activity_output: np.ndarray | None = None
         self.activity_losses: list[float] = []
 
@@ -167,7 +174,8 @@ class Layer:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
         """The layer that ``get_config`` describes."""
-        return cls(**{key: deserialize(value) for key, value in config.items()})
+        arguments: dict[str, Any] = {key: deserialize(value) for key, value in config.items()}
+        return cls(**arguments)
 
     # -- regularizers and constraints -------------------------------------------------------
     def _set_penalties(self, regularizers: dict[str, object], constraints: dict[str, object]
@@ -175,10 +183,10 @@ class Layer:
         """Keep the ``*_regularizer`` and ``*_constraint`` arguments, keyed by weight name."""
         from .. import constraints as _constraints
         from .. import regularizers as _regularizers
-        self.regularizers = {k: _regularizers.get(v) for k, v in regularizers.items()
-                             if v is not None}
-        self.constraints = {k: _constraints.get(v) for k, v in constraints.items()
-                            if v is not None}
+        self.regularizers = {k: reg for k, v in regularizers.items()
+                             if (reg := _regularizers.get(v)) is not None}
+        self.constraints = {k: con for k, v in constraints.items()
+                            if (con := _constraints.get(v)) is not None}
 
     def weight_penalties(self) -> list[float]:
         """The regularization penalties of the current weights."""
@@ -267,7 +275,7 @@ class Layer:
         """The number of scalars in the layer's weights."""
         return sum(int(w.size) for w in self.params.values())
 
-    def _cached(self, cache: object) -> object:
+    def _cached(self, cache: _T | None) -> _T:
         """``cache`` if a training forward pass left one, else a clear error."""
         if cache is None:
             raise RuntimeError(f"Layer {self.name!r}: backward() needs a forward pass with "

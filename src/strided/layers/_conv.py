@@ -117,7 +117,7 @@ class BaseConv(Layer):
         """The spatial output size (Keras' rule; None stays None)."""
         return tuple(None if n is None else output_shape(n, k, s, self.padding, d)
                      for n, k, s, d in zip(size, self.kernel_size, self.strides,
-                                           self.dilation_rate))  # type: ignore[misc]
+                                           self.dilation_rate))
 
     def _op_kernel(self) -> np.ndarray:
         """The HWIO kernel of the convolution op."""
@@ -195,7 +195,7 @@ class BaseConv(Layer):
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        x, spec, z, y, saved = self._cached(self._cache)  # type: ignore[misc]
+        x, spec, z, y, saved = self._cached(self._cache)
         dz = self.activation.backward(z, y, grad_output)
         dx = self._linear_backward(x, dz, spec, saved, self.compute_input_gradient)
         if self.use_bias:

@@ -90,7 +90,7 @@ class Dense(Layer):
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        x, z, y = self._cached(self._cache)  # type: ignore[misc]
+        x, z, y = self._cached(self._cache)
         dz = self.activation.backward(z, y, grad_output)
         kernel = self.params["kernel"]
         dz2 = dz.reshape(-1, self.units)

@@ -76,7 +76,7 @@ class Merge(Layer):
         raise NotImplementedError
 
     def backward(self, grad_output: np.ndarray) -> list[np.ndarray]:  # type: ignore[override]
-        xs, y = self._cached(self._cache)  # type: ignore[misc]
+        xs, y = self._cached(self._cache)
         return [_unbroadcast(d, x.shape).astype(x.dtype, copy=False)
                 for d, x in zip(self._grads(xs, y, grad_output), xs)]
 

@@ -141,7 +141,7 @@ class BatchNormalization(Layer):
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        centred, inv_std = self._cached(self._cache)  # type: ignore[misc]
+        centred, inv_std = self._cached(self._cache)
         g = grad_output
         if centred is None:  # frozen: no weight gradients, the statistics are constants
             self.grads = {}
@@ -244,7 +244,7 @@ class LayerNormalization(Layer):
         return y.astype(inputs.dtype, copy=False)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        x_hat, inv_std = self._cached(self._cache)  # type: ignore[misc]
+        x_hat, inv_std = self._cached(self._cache)
         g = grad_output
         axes = self._axes(g.ndim)
         batch_axes = tuple(a for a in range(g.ndim) if a not in axes)

@@ -95,7 +95,7 @@ class BasePooling(Layer):
         return count
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        shape, pads, out, extra = self._cached(self._cache)  # type: ignore[misc]
+        shape, pads, out, extra = self._cached(self._cache)
         g = grad_output if self.data_format == "channels_last" else np.moveaxis(
             grad_output, 1, -1)
         padded_shape = (shape[0], *(n + lo + hi for n, (lo, hi) in zip(shape[1:-1], pads)),
@@ -227,7 +227,7 @@ class BaseGlobalPooling(Layer):
         return y if self.keepdims else y.reshape(y.shape[0], -1)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        shape, winners = self._cached(self._cache)  # type: ignore[misc]
+        shape, winners = self._cached(self._cache)
         axes = self._axes()
         kept = [1 if a in axes else n for a, n in enumerate(shape)]
         g = grad_output.reshape(kept)

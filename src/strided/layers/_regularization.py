@@ -77,7 +77,7 @@ class Dropout(Layer):
         return mask
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        return grad_output * self._cached(self._mask)  # type: ignore[operator]
+        return grad_output * self._cached(self._mask)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)

@@ -46,7 +46,7 @@ class Flatten(Layer):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         shape = self._cached(self._shape)
-        dx = grad_output.reshape(shape)  # type: ignore[arg-type]
+        dx = grad_output.reshape(shape)
         if self.data_format == "channels_first" and dx.ndim > 2:
             dx = np.moveaxis(dx, -1, 1)
         return dx
@@ -71,13 +71,13 @@ def _pairs(value: object, rank: int, name: str, kind: str) -> tuple[tuple[int, i
     if isinstance(value, int) and not isinstance(value, bool):
         pairs = ((value, value),) * rank
     elif isinstance(value, (list, tuple)) and len(value) == rank:
-        pairs = tuple((v, v) if isinstance(v, int) else tuple(v) for v in value)  # type: ignore
+        pairs = tuple((v, v) if isinstance(v, int) else tuple(v) for v in value)
     else:
         raise ValueError(f"{kind}: {rule}. Received: {name}={value!r}")
     if any(len(p) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 0
                               for v in p) for p in pairs):
         raise ValueError(f"{kind}: {rule}. Received: {name}={value!r}")
-    return pairs  # type: ignore[return-value]
+    return pairs
 
 
 class _Spatial(Layer):
@@ -122,7 +122,7 @@ class _ZeroPadding(_Spatial):
         shape = self._cached(self._cache)
         index = [slice(None)] * grad_output.ndim
         for axis, (lo, _), n in zip(self._axes(grad_output.ndim), self.padding,
-                                    (shape[a] for a in self._axes(len(shape)))):  # type: ignore
+                                    (shape[a] for a in self._axes(len(shape)))):
             index[axis] = slice(lo, lo + n)
         return grad_output[tuple(index)]
 
@@ -186,8 +186,8 @@ class _Cropping(_Spatial):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         shape = self._cached(self._cache)
-        dx = np.zeros(shape, grad_output.dtype)  # type: ignore[arg-type]
-        dx[self._index(shape)] = grad_output  # type: ignore[arg-type]
+        dx = np.zeros(shape, grad_output.dtype)
+        dx[self._index(shape)] = grad_output
         return dx
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -357,10 +357,10 @@ class Reshape(Layer):
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         shape = self._resolve(inputs.shape)
         self._cache = inputs.shape if training else None
-        return inputs.reshape(inputs.shape[0], *shape)  # type: ignore[misc]
+        return inputs.reshape(inputs.shape[0], *shape)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        return grad_output.reshape(self._cached(self._cache))  # type: ignore[arg-type]
+        return grad_output.reshape(self._cached(self._cache))
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (input_shape[0], *self._resolve(input_shape))

@@ -263,7 +263,7 @@ class Functional(Model):
                 pending.append((layer, inbound, index))
         while pending:
             ready = [p for p in pending
-                     if all((name, k) in tensors for name, k, _ in p[1])]  # type: ignore[misc]
+                     if all((name, k) in tensors for name, k, _ in p[1])]
             if not ready:
                 raise ValueError("Model.from_config: the layers' inbound nodes do not form a "
                                  "graph from the input layers")

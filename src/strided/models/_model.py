@@ -436,7 +436,7 @@ class Model:
         if not outputs:
             return self._empty_outputs(x_all)
         if isinstance(outputs[0], list):  # several outputs: one array each
-            return [np.concatenate(parts) for parts in zip(*outputs)]  # type: ignore[return-value]
+            return [np.concatenate(parts) for parts in zip(*outputs)]
         return np.concatenate(outputs)
 
     def _empty_outputs(self, x: Any) -> Any:
