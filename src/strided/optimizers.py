@@ -21,6 +21,7 @@ Nadam's rule (Dozat, 2016, as Keras writes it) is in its docstring.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -275,9 +276,9 @@ class Adagrad(Optimizer):
             weight.dtype, copy=False)
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW,
-                                          "nadam": Nadam, "rmsprop": RMSprop,
-                                          "adagrad": Adagrad}
+OPTIMIZERS: dict[str, Callable[[], Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW,
+                                                  "nadam": Nadam, "rmsprop": RMSprop,
+                                                  "adagrad": Adagrad}
 
 
 def get(identifier: str | Optimizer) -> Optimizer:
