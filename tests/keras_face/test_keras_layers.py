@@ -7,6 +7,8 @@ Keras layer (Keras' torch backend, so PyTorch float64 computes the oracle's grad
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from keras_oracle import copy_weights, keras, keras_backward, summary_rows
@@ -257,3 +259,13 @@ def test_any_callable_is_an_activation_with_its_derivative() -> None:
 def test_layer_errors(make, error, match) -> None:
     with pytest.raises(error, match=match):
         make()
+
+
+def test_gelu_of_a_0d_input() -> None:
+    # gelu's exact erf (np.frompyfunc) returns a Python float, not an array, for a 0-d input
+    x = 0.5
+    layer = layers.Activation("gelu", dtype="float64")
+    cdf = 0.5 * (1 + math.erf(x / math.sqrt(2)))
+    assert layer(np.array(x), training=True) == pytest.approx(x * cdf, rel=1e-15)
+    slope = cdf + x * math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    assert layer.backward(np.array(1.0)) == pytest.approx(slope, rel=1e-15)

@@ -42,15 +42,20 @@ def _softplus(z: np.ndarray) -> np.ndarray:
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-_erf = np.frompyfunc(math.erf, 1, 1)  # exact; NumPy has no erf
+_erf_objects = np.frompyfunc(math.erf, 1, 1)  # exact; NumPy has no erf
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # np.asarray: frompyfunc returns a Python float, not an array, for a 0-d input
+    return np.asarray(_erf_objects(x), dtype=np.float64)
 
 
 def _gelu(z: np.ndarray) -> np.ndarray:
-    return (0.5 * z * (1 + _erf(z / math.sqrt(2)).astype(np.float64))).astype(z.dtype)
+    return (0.5 * z * (1 + _erf(z / math.sqrt(2)))).astype(z.dtype)
 
 
 def _gelu_slope(z: np.ndarray) -> np.ndarray:
-    cdf = 0.5 * (1 + _erf(z / math.sqrt(2)).astype(np.float64))
+    cdf = 0.5 * (1 + _erf(z / math.sqrt(2)))
     return cdf + z * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
 
 
