@@ -84,6 +84,14 @@ def test_predict_on_nothing_keeps_the_output_shape() -> None:
     assert y.shape == (0, 3) and y.dtype == np.float32
 
 
+def test_predict_on_nothing_with_unknown_output_axes_says_so() -> None:
+    model = Sequential([layers.Dense(2, input_shape=(None, 3))], name="seq")
+    assert model.predict(np.zeros((1, 5, 3))).shape == (1, 5, 2)
+    with pytest.raises(ValueError, match=r"Sequential 'seq'\.predict: x has no samples and the "
+                                         r"output's shape \(None, None, 2\) has unknown axes"):
+        model.predict(np.zeros((0, 5, 3)))
+
+
 def test_summary_line_length_sets_the_width() -> None:
     for width in (60, 120):
         lines: list[str] = []

@@ -21,7 +21,7 @@ from .._runtime._threads import blas_on_one_thread
 from ..layers._base import Layer
 from ..layers._graph import KerasTensor, Node
 from ..layers._input import InputLayer
-from ._model import Model
+from ._model import Model, _no_samples
 
 
 class Functional(Model):
@@ -48,14 +48,8 @@ class Functional(Model):
         self._init_model(name, "functional")
         self._many_inputs = isinstance(inputs, (list, tuple))
         self._many_outputs = isinstance(outputs, (list, tuple))
-        self.inputs = list(inputs) if self._many_inputs else [inputs]  # type: ignore[list-item]
-        self.outputs = list(outputs) if self._many_outputs else [outputs]  # type: ignore
-        for what, tensors in (("inputs", self.inputs), ("outputs", self.outputs)):
-            for t in tensors:
-                if not isinstance(t, KerasTensor):
-                    raise TypeError(f"Model: {what} must be symbolic tensors (from "
-                                    f"strided.layers.Input and layers called on them). "
-                                    f"Received: {t!r} of type {type(t).__name__}")
+        self.inputs = _symbolic_tensors(inputs, "inputs")
+        self.outputs = _symbolic_tensors(outputs, "outputs")
         for t in self.inputs:
             if t.node is None or not isinstance(t.node.layer, InputLayer):
                 raise ValueError(f"Model: each input must be a tensor made by "
@@ -93,7 +87,7 @@ class Functional(Model):
                 if isinstance(node.layer, InputLayer) and id(node) not in input_nodes:
                     raise ValueError(f"Model: graph disconnected: the output depends on input "
                                      f"{node.layer.name!r}, which is not among the model's "
-                                     f"inputs {[t.node.layer.name for t in self.inputs]}")
+                                     f"inputs {[t.node.layer.name for t in self.inputs if t.node]}")
                 stack.append((node, True))
                 for parent in reversed(node.parents):
                     stack.append((parent, False))
@@ -144,7 +138,8 @@ class Functional(Model):
                                  f"{name}.shape={a.shape}")
 
     def _empty_outputs(self, x: Any) -> Any:
-        outputs = [np.empty((0, *t.shape[1:]), dtype=t.dtype) for t in self.outputs]
+        outputs = [_no_samples(t.shape, t.dtype, f"Model {self.name!r}.predict")
+                   for t in self.outputs]
         return outputs if self._many_outputs else outputs[0]
 
     def _forward(self, x: Any, training: bool) -> Any:
@@ -212,7 +207,7 @@ class Functional(Model):
     def _summary_rows(self) -> list[tuple[str, str, str, list[str] | None]]:
         local = {id(node): i for layer in self.layers
                  for i, node in enumerate(self._model_nodes(layer))}
-        rows = []
+        rows: list[tuple[str, str, str, list[str] | None]] = []
         for layer in self.layers:
             nodes = self._model_nodes(layer)
             connected = [f"{t.node.layer.name}[{local[id(t.node)]}][{t.index}]"
@@ -247,7 +242,7 @@ class Functional(Model):
         """A new, equal model (fresh weights) from ``get_config``'s dict."""
         from .. import layers as _layers
         tensors: dict[tuple[str, int], KerasTensor] = {}
-        pending: list[tuple[Layer, list[list[object]], int]] = []
+        pending: list[tuple[Layer, list[list[Any]], int]] = []  # [name, node, tensor] (JSON)
         for entry in config["layers"]:
             if entry["class_name"] == "InputLayer":
                 c = entry["config"]
@@ -269,10 +264,22 @@ class Functional(Model):
                                  "graph from the input layers")
             for item in ready:
                 layer, inbound, index = item
-                args = [tensors[(name, k)] for name, k, _ in inbound]  # type: ignore[misc]
+                args = [tensors[(name, k)] for name, k, _ in inbound]
                 tensors[(layer.name, index)] = layer(args if layer.multiple_inputs else args[0])
                 pending.remove(item)
         inputs = [tensors[(name, k)] for name, k, _ in config["input_layers"]]
         outputs = [tensors[(name, k)] for name, k, _ in config["output_layers"]]
         return cls(inputs if len(inputs) > 1 else inputs[0],
                    outputs if len(outputs) > 1 else outputs[0], name=config.get("name"))
+
+
+def _symbolic_tensors(value: object, what: str) -> list[KerasTensor]:
+    """``value`` (a symbolic tensor, or a list or tuple of them) as a list, else TypeError."""
+    tensors = []
+    for t in list(value) if isinstance(value, (list, tuple)) else [value]:
+        if not isinstance(t, KerasTensor):
+            raise TypeError(f"Model: {what} must be symbolic tensors (from "
+                            f"strided.layers.Input and layers called on them). "
+                            f"Received: {t!r} of type {type(t).__name__}")
+        tensors.append(t)
+    return tensors

@@ -30,7 +30,7 @@ from .. import _random
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
-from ..layers._base import Layer, as_real_array
+from ..layers._base import Layer, Shape, as_real_array
 from ..layers._graph import is_symbolic
 from . import _progress, _weights_io
 
@@ -62,6 +62,7 @@ class Model:
 
     _counts: ClassVar[dict[str, int]] = {}
     layers: list[Layer]
+    built: bool
 
     def __new__(cls, *args: object, **kwargs: object) -> Model:
         if cls is Model:
@@ -412,8 +413,9 @@ class Model:
         return values[0] if len(values) == 1 else values
 
     def predict(self, x: object, batch_size: int | None = None,
-                verbose: int | str = 0) -> np.ndarray:
-        """The model's outputs for ``x``, in inference mode, batch by batch.
+                verbose: int | str = 0) -> Any:
+        """The model's outputs for ``x``, in inference mode, batch by batch: an array, or a
+        list of arrays for a model of several outputs.
 
         A ``dask.array`` ``x`` gives a ``dask.array``: ``strided.dask.predict``, one task per
         chunk of images, the model sent to each worker once.
@@ -654,6 +656,16 @@ def _as_inputs(x: object, op: str | None = None, name: str = "x") -> Any:
             return list(x)
         return [as_real_array(a, f"{name}[{i}]", op) for i, a in enumerate(x)]
     return np.asarray(x) if op is None else as_real_array(x, name, op)
+
+
+def _no_samples(shape: Shape, dtype: np.dtype | None, op: str) -> np.ndarray:
+    """The output of ``shape`` (batch first) for no samples, else a ValueError if it has
+    unknown axes (only a sample would tell their sizes)."""
+    sizes = [n for n in shape[1:] if n is not None]
+    if len(sizes) < len(shape) - 1:
+        raise ValueError(f"{op}: x has no samples and the output's shape {shape} has unknown "
+                         f"axes; give at least one sample")
+    return np.empty((0, *sizes), dtype=dtype)
 
 
 def _is_dask_array(x: object) -> bool:

@@ -16,7 +16,7 @@ from .._runtime._threads import blas_on_one_thread
 from ..layers._base import Layer, Shape
 from ..layers._graph import KerasTensor
 from ..layers._input import InputLayer
-from ._model import Model
+from ._model import Model, _no_samples
 
 
 class Sequential(Model):
@@ -128,8 +128,8 @@ class Sequential(Model):
 
     def _empty_outputs(self, x: Any) -> np.ndarray:
         last = self.layers[-1].dtype if self.layers else x.dtype
-        return np.empty((0, *self.output_shapes[-1][1:]) if self.output_shapes else (0,),
-                        dtype=last)
+        return _no_samples(self.output_shapes[-1] if self.output_shapes else (None,), last,
+                           f"Sequential {self.name!r}.predict")
 
     # -- running ---------------------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
@@ -167,7 +167,7 @@ class Sequential(Model):
     def _summary_rows(self) -> list[tuple[str, str, str, list[str] | None]]:
         if not self.built and self.input_shape is not None:
             self.build()
-        rows = []
+        rows: list[tuple[str, str, str, list[str] | None]] = []
         for i, layer in enumerate(self.layers):
             shape = str(self.output_shapes[i]) if self.built else "?"
             count = str(layer.count_params()) if layer.built else "0 (unbuilt)"
