@@ -21,7 +21,7 @@ import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Literal, SupportsIndex
+from typing import Literal, SupportsIndex, overload
 
 import numpy as np
 
@@ -237,6 +237,14 @@ def normalize_padding(
     return tuple((p, p) for p in non_negative(items))
 
 
+@overload
+def output_shape(input_size: int, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: PaddingLike = 0,
+                 dilation: int | Sequence[int] = 1) -> int: ...
+@overload
+def output_shape(input_size: Sequence[int], kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] = 1, padding: PaddingLike = 0,
+                 dilation: int | Sequence[int] = 1) -> tuple[int, ...]: ...
 def output_shape(
     input_size: int | Sequence[int],
     kernel_size: int | Sequence[int],
