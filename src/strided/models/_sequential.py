@@ -39,7 +39,8 @@ class Sequential(Model):
     56
     """
 
-    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None) -> None:
+    def __init__(self, layers: Iterable[Layer | KerasTensor | Model] | None = None,
+                 name: str | None = None) -> None:
         self._init_model(name, "sequential")
         self.layers: list[Layer] = []
         self.input_shape: Shape | None = None
