@@ -16,12 +16,13 @@ the kernel (1, ..., C * M, filters) and the bias::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
 from .. import _core
 from .._spec import ConvSpec, make_spec
-from . import _initializers
+from . import _activations, _initializers
 from ._conv import BaseConv, Initializer, check_positive_int
 
 
@@ -34,7 +35,7 @@ class BaseDepthwiseConv(BaseConv):
     def __init__(self, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
                  padding: str = "valid", depth_multiplier: int = 1,
                  data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
-                 activation: object = None, use_bias: bool = True,
+                 activation: str | _activations.Activation | None = None, use_bias: bool = True,
                  depthwise_initializer: Initializer = "glorot_uniform",
                  bias_initializer: Initializer = "zeros",
                  depthwise_regularizer: object = None, bias_regularizer: object = None,
@@ -112,7 +113,8 @@ class BaseSeparableConv(BaseDepthwiseConv):
     def __init__(self, filters: int, kernel_size: int | Sequence[int],
                  strides: int | Sequence[int] = 1, padding: str = "valid",
                  data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
-                 depth_multiplier: int = 1, activation: object = None, use_bias: bool = True,
+                 depth_multiplier: int = 1,
+                 activation: str | _activations.Activation | None = None, use_bias: bool = True,
                  depthwise_initializer: Initializer = "glorot_uniform",
                  pointwise_initializer: Initializer = "glorot_uniform",
                  bias_initializer: Initializer = "zeros",
@@ -161,7 +163,7 @@ class BaseSeparableConv(BaseDepthwiseConv):
     def _linear_backward(self, x: np.ndarray, dz: np.ndarray, spec: ConvSpec, saved: object,
                          need_dx: bool) -> np.ndarray | None:
         op = type(self).__name__
-        u, pointwise = saved  # type: ignore[misc]
+        u, pointwise = cast("tuple[np.ndarray, ConvSpec]", saved)  # what _linear saved
         d_pointwise = _core.convolve_grad_weight(u, dz, pointwise, algorithm=self.algorithm,
                                                  op=op)
         du = _core.convolve_grad_input(dz, self.params["pointwise_kernel"], pointwise,

@@ -9,7 +9,7 @@ truncated at two standard deviations, as Keras does.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -142,7 +142,7 @@ def LecunNormal(seed: int | None = None) -> VarianceScaling:
     return VarianceScaling(1.0, "fan_in", "truncated_normal", seed)
 
 
-INITIALIZERS = {
+INITIALIZERS: dict[str, Callable[[], Initializer]] = {
     "zeros": lambda: Constant(0.0),
     "ones": lambda: Constant(1.0),
     "random_normal": RandomNormal,

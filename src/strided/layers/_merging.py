@@ -13,7 +13,7 @@ broadcast axes).  Backward, from dy::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -144,7 +144,7 @@ class Maximum(Merge):
     """The elementwise maximum of the inputs, as ``keras.layers.Maximum``; the gradient goes
     to the first input holding it."""
 
-    pick = staticmethod(np.maximum)
+    pick: ClassVar[np.ufunc] = np.maximum  # a ufunc does not bind as a method
 
     def _merge(self, xs: list[np.ndarray]) -> np.ndarray:
         y = self.pick(xs[0], xs[1])
@@ -165,7 +165,7 @@ class Maximum(Merge):
 class Minimum(Maximum):
     """The elementwise minimum of the inputs, as ``keras.layers.Minimum``."""
 
-    pick = staticmethod(np.minimum)
+    pick = np.minimum
 
 
 class Concatenate(Merge):

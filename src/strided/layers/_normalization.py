@@ -78,7 +78,7 @@ class BatchNormalization(Layer):
             "moving_mean": _initializers.get(moving_mean_initializer),
             "moving_variance": _initializers.get(moving_variance_initializer),
         }
-        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._cache: tuple[np.ndarray | None, np.ndarray] | None = None  # (None, scale): frozen
         if self.input_shape is not None:
             self.build(self.input_shape)
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import _core
 from .._spec import ConvSpec, make_spec, normalize_tuple, transpose_geometry
+from . import _activations
 from ._conv import BaseConv, Initializer, check_positive_int
 
 
@@ -31,7 +32,7 @@ class BaseConvTranspose(BaseConv):
                  strides: int | Sequence[int] = 1, padding: str = "valid",
                  output_padding: int | Sequence[int] | None = None,
                  data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
-                 activation: object = None, use_bias: bool = True,
+                 activation: str | _activations.Activation | None = None, use_bias: bool = True,
                  kernel_initializer: Initializer = "glorot_uniform",
                  bias_initializer: Initializer = "zeros",
                  kernel_regularizer: object = None, bias_regularizer: object = None,
