@@ -76,18 +76,24 @@ def load(filepath: str | os.PathLike[str]) -> Model:
                      f"{sorted(READS)}. Received: filepath={str(path)!r}")
 
 
+def check_target(filepath: str | os.PathLike[str]) -> None:
+    """Raise unless ``save`` can write a model to ``filepath`` (by its ending)."""
+    path = Path(filepath)
+    if _suffix(path) not in WRITES:
+        raise ValueError(f"save: cannot write a model as {path.suffix!r}. Expected one of "
+                         f"{sorted(WRITES)}. Received: filepath={str(path)!r}")
+
+
 def save(model: Model, filepath: str | os.PathLike[str]) -> None:
     """Write ``model`` to ``filepath``: strided's ``.strided`` file, or an ONNX graph."""
     path = Path(filepath)
+    check_target(path)
     suffix = _suffix(path)
     if suffix in (".strided", ".safetensors"):
         model.save(path)
-    elif suffix == ".onnx":
+    else:
         from ._onnx_export import to_onnx
         to_onnx(model, path)
-    else:
-        raise ValueError(f"save: cannot write a model as {path.suffix!r}. Expected one of "
-                         f"{sorted(WRITES)}. Received: filepath={str(path)!r}")
 
 
 def load_weights(model: Model, filepath: str | os.PathLike[str], **options: Any) -> None:

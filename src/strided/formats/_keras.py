@@ -1,12 +1,14 @@
 """Keras 3 in: ``.keras`` files (a zip of ``config.json`` and ``model.weights.h5``) and
 ``.weights.h5`` files, read with h5py.
 
-Keras stores each layer's weights under ``layers/<layer name>/vars/<i>``, in the order of
-``layer.weights`` (HWIO kernels, as strided's); layers are matched by name, as Keras'
-``load_weights`` does.  A ``.keras`` config is translated to strided's: the layer classes
-and arguments are Keras' own; initializers are dropped (the weights come from the file),
-regularizers and constraints kept when strided has them (they act only in training).  No
-code from the file is run: a ``Lambda`` layer or a custom class is refused by name.
+Keras 3 stores each layer's weights under ``layers/<class>_<n>/vars/<i>`` (the class in
+snake case, numbered per class in the model's layer order; the layer's name beside it), in
+the order of ``layer.weights`` (HWIO kernels, as strided's).  Layers are matched by that
+path, as Keras' ``load_weights`` does, else by name.  A ``.keras`` config is translated to
+strided's: the layer classes and arguments are Keras' own; initializers are dropped (the
+weights come from the file), regularizers and constraints kept when strided has them (they
+act only in training).  No code from the file is run: a ``Lambda`` layer or a custom class
+is refused by name.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import io
 import json
 import os
 import zipfile
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,24 +66,28 @@ def _open_keras(path: Path) -> tuple[dict[str, Any], bytes]:
     return config, weights
 
 
-def _read_h5(data: bytes | Path, source: str) -> dict[str, list[np.ndarray]]:
-    """Each layer's weights (by layer name, in order) in a Keras 3 weights file."""
+def _read_h5(data: bytes | Path, source: str) -> dict[str, tuple[str, list[np.ndarray]]]:
+    """Each layer's Keras name and weights (in order), by its path in a Keras 3 weights file
+    (``"conv2d_1"`` for ``layers/conv2d_1/vars``)."""
     h5py = _h5py()
-    found: dict[str, list[np.ndarray]] = {}
+    found: dict[str, tuple[str, list[np.ndarray]]] = {}
     try:
         handle = io.BytesIO(data) if isinstance(data, bytes) else data
         with h5py.File(handle, "r") as f:
-            if "layers" not in f:
+            if "layers" not in f or not isinstance(f["layers"], h5py.Group):
                 raise ValueError("it has no 'layers' group (is it a Keras 3 weights file?)")
 
             def visit(name: str, item: Any) -> None:
-                if isinstance(item, h5py.Group) and name.endswith("/vars") and len(item):
-                    parent = name[:-len("/vars")]
+                if isinstance(item, h5py.Group) and name.endswith("vars") and len(item):
+                    parent = name[:-len("/vars")] if "/" in name else ""
                     keys = sorted(item, key=lambda k: int(k) if k.isdigit() else -1)
-                    found[parent.rsplit("/", 1)[-1]] = [np.asarray(item[k]) for k in keys]
+                    label = item.attrs.get("name", parent)
+                    label = label.decode() if isinstance(label, bytes) else str(label)
+                    found[parent] = (label, [np.asarray(item[k]) for k in keys])
 
             f["layers"].visititems(visit)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, IndexError) as error:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, IndexError,
+            AttributeError) as error:
         if isinstance(error, FileNotFoundError):
             raise
         raise ValueError(f"Cannot read Keras weights from {source}: "
@@ -117,19 +124,45 @@ def load_keras_weights(model: Model, filepath: str | os.PathLike[str],
     _assign(model, found, dict(mapping or {}), repr(str(path)))
 
 
-def _assign(model: Model, found: dict[str, list[np.ndarray]], mapping: dict[str, str],
-            source: str) -> None:
+def _keras_paths(model: Model) -> dict[str, str]:
+    """Each layer's path in Keras' weights file: its class in snake case, numbered per class
+    in the model's layer order (Keras 3 does not use the layers' names there)."""
+    from ..layers._base import _snake
+    counts: Counter[str] = Counter()
+    paths = {}
+    for layer in model.layers:
+        kind = _snake(type(layer).__name__)
+        paths[layer.name] = kind if not counts[kind] else f"{kind}_{counts[kind]}"
+        counts[kind] += 1
+    return paths
+
+
+def _assign(model: Model, found: dict[str, tuple[str, list[np.ndarray]]],
+            mapping: dict[str, str], source: str) -> None:
+    """Set the weights found in a Keras file: each layer at its Keras path, or (given in
+    ``mapping``, or when the path is not in the file) by its Keras name."""
     targets = [layer for layer in model.layers if layer.params]
-    plan = []
+    paths = _keras_paths(model)
+    by_name = {label: path for path, (label, _) in found.items()}
+    plan, used = [], set()
     for layer in targets:
-        name = mapping.get(layer.name, layer.name)
-        if name not in found:
+        if layer.name in mapping:
+            path = by_name.get(mapping[layer.name], "")
+            how = f"named {mapping[layer.name]!r} by mapping"
+        elif paths[layer.name] in found:
+            path = paths[layer.name]
+            how = f"at Keras' path layers/{path}"
+        else:
+            path = by_name.get(layer.name, "")
+            how = f"named {layer.name!r}"
+        if path not in found:
             raise ValueError(f"load_weights: strided layer {layer.name!r} "
-                             f"({type(layer).__name__}) has no weights named {name!r} in "
-                             f"{source}, which has weights for the layers {sorted(found)}; "
-                             f"Keras matches layers by name: name them alike, or pass "
-                             f"mapping={{strided layer name: Keras layer name}}")
-        stored = found[name]
+                             f"({type(layer).__name__}) has no weights {how} in {source}, "
+                             f"which holds {sorted(found)} (Keras numbers each layer class in "
+                             f"the model's order); build the same layers in the same order, "
+                             f"or pass mapping={{strided layer name: Keras layer name}}")
+        name, stored = found[path]
+        used.add(path)
         keys = list(layer.params)
         if len(stored) != len(keys):
             raise ValueError(f"load_weights: Keras layer {name!r} in {source} has "
@@ -142,10 +175,10 @@ def _assign(model: Model, found: dict[str, list[np.ndarray]], mapping: dict[str,
             if value.shape != layer.params[key].shape:
                 raise ValueError(f"load_weights: Keras layer {name!r} weight {key!r} in "
                                  f"{source} has shape {value.shape}, but strided layer "
-                                 f"{layer.name!r} ({type(layer).__name__}) has shape "
-                                 f"{layer.params[key].shape}")
+                                 f"{layer.name!r} ({type(layer).__name__}), matched {how}, "
+                                 f"has shape {layer.params[key].shape}")
         plan.append((layer, stored))
-    extra = sorted(set(found) - {mapping.get(layer.name, layer.name) for layer in targets})
+    extra = sorted(set(found) - used)
     if extra:
         raise ValueError(f"load_weights: {source} has weights for the layers {extra}, which "
                          f"the strided model does not have (its layers with weights: "

@@ -57,6 +57,7 @@ class _Graph:
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self.count = 0
+        self.used: set[str] = {"input", "output"}
         self.x = "input"
         #: True while the ONNX tensor is the channels-first transpose of the model's
         #: channels-last tensor
@@ -64,6 +65,9 @@ class _Graph:
 
     def name(self, hint: str) -> str:
         self.count += 1
+        while f"{hint}_{self.count}" in self.used:
+            self.count += 1
+        self.used.add(f"{hint}_{self.count}")
         return f"{hint}_{self.count}"
 
     def const(self, value: np.ndarray, hint: str, dtype: object = None) -> str:
@@ -73,7 +77,8 @@ class _Graph:
         return name
 
     def node(self, op: str, inputs: list[str], hint: str, **attributes: object) -> str:
-        out = self.name(hint)
+        out = self.name(hint) if hint in self.used else hint  # a layer's node: its name
+        self.used.add(out)
         self.nodes.append(self.onnx.helper.make_node(op, inputs, [out], name=out,
                                                      **attributes))
         self.x = out

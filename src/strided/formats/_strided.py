@@ -68,9 +68,10 @@ def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     tensors, metadata = read_safetensors(path)
     if metadata.get("format") != FORMAT:
         raise SafetensorsError(
-            f"Cannot read {str(path)!r} as a strided file: its metadata has no "
-            f"format 'strided' (Received: {str(metadata)[:80]}); for a PyTorch state_dict "
-            f"use strided.formats.load_state_dict(model, path)")
+            f"Cannot read {str(path)!r} as a strided model: it is a safetensors file of "
+            f"weights only, with no architecture (metadata {str(metadata)[:60]}), such as a "
+            f"PyTorch state_dict; build the strided model and call model.load_weights(path), "
+            f"or export the network to ONNX (torch.onnx.export) and load that")
     if metadata.get("format_version") != FORMAT_VERSION:
         raise SafetensorsError(f"Cannot read {str(path)!r}: strided format_version "
                                f"{metadata.get('format_version')!r}; this strided reads "
