@@ -225,9 +225,13 @@ def _layer(g: _Graph, layer: Any, shape: tuple[int | None, ...]) -> None:
         if layer.offset:
             g.node("Add", [g.x, g.const(layer.offset, "offset")], f"{layer.name}_offset")
     elif isinstance(layer, (L.ZeroPadding1D, L.ZeroPadding2D, L.ZeroPadding3D)):
-        g.model_layout(rank)
         widths = [(0, 0)] * rank
-        for axis, pair in zip(layer._axes(rank), layer.padding):
+        if g.transposed and layer.data_format == "channels_last":
+            axes: tuple[int, ...] = tuple(range(2, rank))  # stay channels-first
+        else:
+            g.model_layout(rank)
+            axes = layer._axes(rank)
+        for axis, pair in zip(axes, layer.padding):
             widths[axis] = pair
         g.node("Pad", [g.x, g.const(_pads(tuple(widths)), "pads", np.int64)], layer.name)
     elif isinstance(layer, L.Activation):

@@ -31,7 +31,7 @@ OPERATORS = sorted({"Conv", "Gemm", "MatMul", "BatchNormalization", "MaxPool", "
                     "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape", "Softmax",
                     "LogSoftmax", "LeakyRelu", "Elu", "Selu", "Clip", "Dropout", "Identity",
                     "Pad", "Transpose", "Add", "Sub", "Mul", "Div", "Constant",
-                    *ELEMENTWISE})
+                    "HardSigmoid", "Gelu", "Erf", *ELEMENTWISE})
 
 
 def _onnx() -> Any:
@@ -259,7 +259,13 @@ class _Importer:
                     f"(a Sequential model)")
             a = self.attributes(node)
             following = nodes[i] if i < len(nodes) else None
-            if node.op_type == "MatMul" and following is not None and (
+            fused = self.activation_pattern(nodes, i - 1)
+            if fused is not None:
+                name, count = fused
+                self.add(L.Activation(name, **self.common(node, f".{name}")))
+                node = nodes[i - 1 + count - 1]
+                i += count - 1
+            elif node.op_type == "MatMul" and following is not None and (
                     following.op_type == "Add" and list(following.input[:1]) == [node.output[0]]
                     and following.input[1] in self.constants):
                 self.dense(node, self.const(node, 1, "matrix"),  # type: ignore[arg-type]
@@ -273,6 +279,38 @@ class _Importer:
             raise NotImplementedError(f"from_onnx: {self.source}: the graph's output "
                                       f"{self.output!r} is not the last operator's")
         self.onnx_order()
+
+    def scalar(self, name: str) -> float | None:
+        value = self.constants.get(name)
+        return float(value.ravel()[0]) if value is not None and value.size == 1 else None
+
+    def activation_pattern(self, nodes: list[Any], at: int) -> tuple[str, int] | None:
+        """("silu" | "gelu", node count) when ``nodes[at:]`` start with SiLU's
+        ``x * sigmoid(x)`` or the exact GELU's ``x * (1 + erf(x / sqrt 2)) / 2``."""
+        x = self.x
+        node = nodes[at]
+        if node.op_type == "Sigmoid" and at + 1 < len(nodes):
+            mul = nodes[at + 1]
+            if mul.op_type == "Mul" and sorted(mul.input) == sorted([x, node.output[0]]):
+                return "silu", 2
+        ops = [n.op_type for n in nodes[at:at + 5]]
+        if ops != ["Div", "Erf", "Add", "Mul", "Mul"]:
+            return None
+        div, erf, add, m1, m2 = nodes[at:at + 5]
+        root = self.scalar(div.input[1])
+        if root is None or abs(root - 2 ** 0.5) > 1e-6 or erf.input[0] != div.output[0]:
+            return None
+        if erf.output[0] not in add.input or 1.0 not in [self.scalar(n) for n in add.input]:
+            return None
+        for first, second in ((m1, m2), (m2, m1)):
+            ins1, ins2 = list(first.input), list(second.input)
+            # one Mul takes add's output (or the other Mul's) with x, the other halves
+            if (add.output[0] in ins1 and x in ins1 and m1.output[0] in m2.input
+                    and 0.5 in [self.scalar(n) for n in ins2]) or (
+                    add.output[0] in ins1 and 0.5 in [self.scalar(n) for n in ins1]
+                    and m1.output[0] in m2.input and x in ins2):
+                return "gelu", 5
+        return None
 
     def operator(self, node: Any, a: dict[str, Any]) -> None:
         op = node.op_type
@@ -305,6 +343,20 @@ class _Importer:
             self.dense(node, self.const(node, 1, "matrix"), None)  # type: ignore[arg-type]
         elif op in ELEMENTWISE:
             self.add(L.Activation(ELEMENTWISE[op], **self.common(node)))
+        elif op == "HardSigmoid":
+            if abs(a.get("alpha", 0.2) - 1 / 6) > 1e-6 or abs(a.get("beta", 0.5) - 0.5) > 1e-6:
+                raise NotImplementedError(f"from_onnx: {self.where(node)} has alpha="
+                                          f"{a.get('alpha', 0.2)}, beta={a.get('beta', 0.5)}; "
+                                          f"strided's hard_sigmoid is relu6(x + 3) / 6")
+            self.add(L.Activation("hard_sigmoid", **self.common(node)))
+        elif op == "Gelu":
+            if a.get("approximate", b"none") not in (b"none", "none"):
+                raise NotImplementedError(f"from_onnx: {self.where(node)} is the tanh "
+                                          f"approximation; strided's gelu is the exact one")
+            self.add(L.Activation("gelu", **self.common(node)))
+        elif op == "Erf":
+            raise NotImplementedError(f"from_onnx: {self.where(node)}: strided runs Erf only "
+                                      f"within GELU, x * (1 + erf(x / sqrt 2)) / 2")
         elif op == "LeakyRelu":
             self.add(L.LeakyReLU(float(a.get("alpha", 0.01)), **self.common(node)))
         elif op == "Elu":
