@@ -209,6 +209,8 @@ class _Importer:
         self.add(layer, [k, *([b] if b is not None else [])])
 
     def pool(self, node: Any, a: dict[str, Any]) -> None:
+        if not a.get("kernel_shape"):
+            raise ValueError(f"from_onnx: {self.where(node)} has no kernel_shape")
         kernel = tuple(a["kernel_shape"])
         n = len(kernel)
         strides = tuple(a.get("strides", [1] * n))
@@ -257,23 +259,28 @@ class _Importer:
                     f"from_onnx: {self.where(node)} reads {list(node.input)}, not the previous "
                     f"operator's output {self.x!r}; strided imports chains of operators "
                     f"(a Sequential model)")
-            a = self.attributes(node)
-            following = nodes[i] if i < len(nodes) else None
-            fused = self.activation_pattern(nodes, i - 1)
-            if fused is not None:
-                name, count = fused
-                self.add(L.Activation(name, **self.common(node, f".{name}")))
-                node = nodes[i - 1 + count - 1]
-                i += count - 1
-            elif node.op_type == "MatMul" and following is not None and (
-                    following.op_type == "Add" and list(following.input[:1]) == [node.output[0]]
-                    and following.input[1] in self.constants):
-                self.dense(node, self.const(node, 1, "matrix"),  # type: ignore[arg-type]
-                           self.constants[following.input[1]])
-                node = following
-                i += 1
-            else:
-                self.operator(node, a)
+            try:
+                a = self.attributes(node)
+                following = nodes[i] if i < len(nodes) else None
+                fused = self.activation_pattern(nodes, i - 1)
+                if fused is not None:
+                    name, count = fused
+                    self.add(L.Activation(name, **self.common(node, f".{name}")))
+                    node = nodes[i - 1 + count - 1]
+                    i += count - 1
+                elif node.op_type == "MatMul" and following is not None and (
+                        following.op_type == "Add" and list(following.input[:1]) == [node.output[0]]
+                        and following.input[1] in self.constants):
+                    self.dense(node, self.const(node, 1, "matrix"),  # type: ignore[arg-type]
+                               self.constants[following.input[1]])
+                    node = following
+                    i += 1
+                else:
+                    self.operator(node, a)
+            except ValueError as error:  # a layer refusing the node's values
+                if str(error).startswith("from_onnx"):
+                    raise
+                raise ValueError(f"from_onnx: {self.where(node)}: {error}") from None
             self.x = node.output[0]
         if self.x != self.output:
             raise NotImplementedError(f"from_onnx: {self.source}: the graph's output "
@@ -510,6 +517,16 @@ def from_onnx(model: str | os.PathLike[str] | Any, name: str | None = None) -> S
     if not proto.HasField("graph") or not proto.graph.node:
         raise ValueError(f"from_onnx: {source} holds no graph")
     _check(proto, source)
-    importer = _Importer(onnx, proto, source, name)
-    importer.run(list(proto.graph.node))
+    try:
+        importer = _Importer(onnx, proto, source, name)
+        importer.run(list(proto.graph.node))
+    except _MALFORMED as error:
+        raise ValueError(f"from_onnx: {source} is not a graph strided can read: "
+                         f"{type(error).__name__}: {error}") from None
     return importer.model
+
+
+#: what a damaged graph (attributes of the wrong type, missing or out of range) makes Python,
+#: NumPy and onnx raise while it is read (found by fuzzing: tests/test_fuzz_readers.py)
+_MALFORMED = (KeyError, IndexError, TypeError, AttributeError, OverflowError,
+              ZeroDivisionError, RuntimeError, MemoryError)

@@ -115,8 +115,8 @@ def model_from_config(text: str, source: str) -> Model:
         raise ValueError(f"Cannot load a model from {source!r}: its config is not JSON "
                          f"({error})") from None
     kinds: dict[str, Any] = {"Sequential": Sequential, "Functional": Functional}
-    if not isinstance(entry, dict) or entry.get("class_name") not in kinds or not isinstance(
-            entry.get("config"), dict):
+    if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str) or (
+            entry["class_name"] not in kinds or not isinstance(entry.get("config"), dict)):
         raise ValueError(f"Cannot load a model from {source!r}: unknown model class. "
                          f"Received: {str(entry)[:80]!r}")
     try:
