@@ -15,16 +15,13 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .. import layers as L
 from ..datasets._files import atomic_writer
 from ..layers._pooling import BaseGlobalPooling
-
-if TYPE_CHECKING:
-    from ..models import Model
 
 #: the opset written (onnxruntime and every current tool run it)
 OPSET = 17
@@ -70,7 +67,7 @@ class _Graph:
         self.used.add(f"{hint}_{self.count}")
         return f"{hint}_{self.count}"
 
-    def const(self, value: np.ndarray, hint: str, dtype: object = None) -> str:
+    def const(self, value: object, hint: str, dtype: Any = None) -> str:
         name = self.name(hint)
         array = np.asarray(value, dtype=dtype or self.dtype)
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
@@ -141,7 +138,7 @@ def _spatial(shape: tuple[int | None, ...], data_format: str) -> tuple[int, ...]
     return tuple(shape[1:-1] if data_format == "channels_last" else shape[2:])  # type: ignore
 
 
-def _layer(g: _Graph, layer: Any, shape: tuple[int | None, ...]) -> None:
+def _layer(g: _Graph, layer: Any, shape: tuple[Any, ...]) -> None:
     """Append the nodes of ``layer`` on inputs of ``shape`` (the model's layout)."""
     rank = len(shape)
     where = f"layer {layer.name!r} ({type(layer).__name__})"
@@ -162,13 +159,13 @@ def _layer(g: _Graph, layer: Any, shape: tuple[int | None, ...]) -> None:
         g.activation(layer.activation.name, rank, where)
     elif isinstance(layer, L.Dense):
         g.model_layout(rank)
-        kernel = g.const(layer.params["kernel"], f"{layer.name}_kernel")
-        bias = (g.const(layer.params["bias"], f"{layer.name}_bias") if layer.use_bias
-                else None)
+        matrix = g.const(layer.params["kernel"], f"{layer.name}_kernel")
+        bias: str | None = (g.const(layer.params["bias"], f"{layer.name}_bias")
+                            if layer.use_bias else None)
         if rank == 2:
-            g.node("Gemm", [g.x, kernel, *([bias] if bias else [])], layer.name)
+            g.node("Gemm", [g.x, matrix, *([bias] if bias else [])], layer.name)
         else:
-            g.node("MatMul", [g.x, kernel], layer.name)
+            g.node("MatMul", [g.x, matrix], layer.name)
             if bias:
                 g.node("Add", [g.x, bias], f"{layer.name}_add")
         g.activation(layer.activation.name, rank, where)
@@ -265,7 +262,7 @@ def _relu(g: _Graph, layer: Any, where: str) -> None:
         g.node("Relu", [g.x], layer.name)
 
 
-def _check(model: Model) -> None:
+def _check(model: Any) -> None:
     """Every layer the exporter cannot write, named in one message."""
     from ..models import Sequential
     if not isinstance(model, Sequential):
@@ -283,7 +280,7 @@ def _check(model: Model) -> None:
                                   f"Reshape, Permute, ZeroPadding, Rescaling and Dropout")
 
 
-def to_onnx(model: Model, filepath: str | os.PathLike[str] | None = None, *,
+def to_onnx(model: Any, filepath: str | os.PathLike[str] | None = None, *,
             opset: int = OPSET) -> Any:
     """Export a strided ``Sequential`` as an ONNX graph, for onnxruntime and the rest.
 
@@ -314,7 +311,7 @@ def to_onnx(model: Model, filepath: str | os.PathLike[str] | None = None, *,
         raise ValueError(f"to_onnx: opset must be 13 or later. Received: opset={opset}")
     dtype = np.dtype(model.layers[0].dtype if model.layers else np.float32)
     g = _Graph(onnx, dtype)
-    shape: tuple[int | None, ...] = model.input_shape  # type: ignore[assignment]
+    shape: tuple[int | None, ...] = model.input_shape
     for layer, out_shape in zip(model.layers, model.output_shapes):
         _layer(g, layer, shape)
         shape = out_shape
@@ -325,7 +322,7 @@ def to_onnx(model: Model, filepath: str | os.PathLike[str] | None = None, *,
     graph = onnx.helper.make_graph(
         g.nodes, model.name,
         [onnx.helper.make_tensor_value_info("input", element,
-                                            ["N", *model.input_shape[1:]])],  # type: ignore[index]
+                                            ["N", *model.input_shape[1:]])],
         [onnx.helper.make_tensor_value_info("output", element, ["N", *shape[1:]])],
         g.initializers)
     proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)],

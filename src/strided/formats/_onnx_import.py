@@ -12,6 +12,7 @@ in one message) before any layer is made.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from pathlib import Path
@@ -70,7 +71,7 @@ class _Importer:
         self.batch = dims[0]
         self.x = inputs[0].name
         self.output = graph.output[0].name
-        self.model = Sequential([L.Input(tuple(dims[1:]), dtype=self.dtype.name)],
+        self.model = Sequential([L.Input(tuple(dims[1:]), dtype=self.dtype.name)],  # type: ignore
                                 name=name or graph.name or "onnx")
         #: True while the data is held channels-last though ONNX's tensor is channels-first
         self.channels_last = False
@@ -332,12 +333,15 @@ class _Importer:
             self.add(getattr(L, f"Global{kind}Pooling{n}D")(
                 data_format=self.data_format, keepdims=True, **self.common(node)))
         elif op == "BatchNormalization":
-            scale, bias, mean, var = (self.const(node, k, w) for k, w in
-                                      enumerate(("scale", "bias", "mean", "var"), 1))
+            statistics = [self.const(node, k, w) for k, w in
+                          enumerate(("scale", "bias", "mean", "var"), 1)]
+            if any(v is None for v in statistics):
+                raise ValueError(f"from_onnx: {self.where(node)} needs five inputs: X, scale, "
+                                 f"B, input_mean and input_var")
             self.add(L.BatchNormalization(axis=-1 if self.channels_last else 1,
                                           epsilon=float(a.get("epsilon", 1e-5)),
                                           momentum=float(a.get("momentum", 0.9)),
-                                          **self.common(node)), [scale, bias, mean, var])
+                                          **self.common(node)), statistics)  # type: ignore[arg-type]
         elif op == "Gemm":
             if a.get("transA", 0):
                 raise NotImplementedError(f"from_onnx: {self.where(node)} has transA=1")
@@ -415,9 +419,9 @@ class _Importer:
                                           f"with {None if c is None else c.shape}; strided "
                                           f"runs {op} by a scalar constant only")
             v = float(c.ravel()[0])
-            scale, offset = {"Add": (1.0, v), "Sub": (1.0, -v), "Mul": (v, 0.0),
+            factor, offset = {"Add": (1.0, v), "Sub": (1.0, -v), "Mul": (v, 0.0),
                              "Div": (1 / v if v else np.inf, 0.0)}[op]
-            self.add(L.Rescaling(scale, offset, **self.common(node)))
+            self.add(L.Rescaling(factor, offset, **self.common(node)))
         else:  # pragma: no cover - _check lists these first
             raise NotImplementedError(self.where(node))
 
@@ -429,7 +433,7 @@ class _Importer:
             raise NotImplementedError(f"from_onnx: {self.where(node)} reshapes to {target}; "
                                       f"strided keeps the batch axis first")
         rest = [self.shape[i + 1] if d == 0 else d for i, d in enumerate(target[1:])]
-        if len(rest) == 1 and (rest[0] == -1 or rest[0] == int(np.prod(self.shape[1:]))):
+        if len(rest) == 1 and (rest[0] == -1 or rest[0] == math.prod(self.shape[1:])):  # type: ignore[arg-type]
             self.add(L.Flatten(**self.common(node)))
         else:
             self.add(L.Reshape(tuple(rest), **self.common(node)))  # type: ignore[arg-type]
@@ -520,6 +524,8 @@ def from_onnx(model: str | os.PathLike[str] | Any, name: str | None = None) -> S
     try:
         importer = _Importer(onnx, proto, source, name)
         importer.run(list(proto.graph.node))
+    except NotImplementedError:  # a RuntimeError, but a documented one
+        raise
     except _MALFORMED as error:
         raise ValueError(f"from_onnx: {source} is not a graph strided can read: "
                          f"{type(error).__name__}: {error}") from None

@@ -49,7 +49,7 @@ def save_model(model: Model, filepath: str | os.PathLike[str]) -> None:
     from ..models._weights_io import names
     path = Path(filepath)
     _check_suffix(path, f"{type(model).__name__}.save")
-    if not model.built:
+    if not getattr(model, "built", False):
         raise ValueError(f"{type(model).__name__} {model.name!r} has no weights yet: build "
                          f"it first")
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
@@ -121,7 +121,7 @@ def model_from_config(text: str, source: str) -> Model:
                          f"Received: {str(entry)[:80]!r}")
     try:
         model = kinds[entry["class_name"]].from_config(entry["config"])
-        if not model.built:
+        if not getattr(model, "built", False):
             model.build()
     except CONFIG_ERRORS as error:
         raise ValueError(f"Cannot load a model from {source!r}: its config does not describe "

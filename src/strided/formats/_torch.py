@@ -112,7 +112,7 @@ def _natural(key: str) -> list[object]:
 
 def _as_numpy(value: object, name: str, source: str) -> np.ndarray:
     if hasattr(value, "detach"):  # a torch.Tensor
-        value = value.detach().cpu().numpy()  # type: ignore[attr-defined]
+        value = value.detach().cpu().numpy()
     array = np.asarray(value)
     if array.dtype.kind != "f":
         raise ValueError(f"load_state_dict: {name!r} in {source} has dtype {array.dtype}; "
@@ -264,7 +264,7 @@ def _conv_layers(m: Any, name: str, shape: tuple[int | None, ...]) -> list[Any]:
             padding = "valid"
             out.append(_zero_padding(p, name, kind))
     groups, o = m.groups, m.out_channels
-    common = {"strides": s, "padding": padding, "dilation_rate": d,
+    common: dict[str, Any] = {"strides": s, "padding": padding, "dilation_rate": d,
               "use_bias": m.bias is not None, "data_format": "channels_first", "name": name}
     if groups > 1 and groups == m.in_channels and rank == 2:
         out.append(_layers.DepthwiseConv2D(k, depth_multiplier=o // groups, **common))
@@ -409,7 +409,7 @@ def from_torch(module: Any, input_shape: tuple[int, ...], name: str | None = Non
     if unknown:
         raise NotImplementedError(f"from_torch: strided cannot convert the modules "
                                   f"{', '.join(unknown)}; it converts {sorted(_SUPPORTED)}")
-    model = Sequential([_layers.Input(tuple(input_shape))], name=name)
+    model = Sequential([_layers.Input(tuple(input_shape))], name=name)  # type: ignore
     for path, m in leaves:
         for layer in _module_layers(m, path, (None, *model.output_shapes[-1][1:])
                                     if model.output_shapes else (None, *input_shape)):
