@@ -39,3 +39,17 @@ def test_convert_between_strided_and_onnx_and_summarise(tmp_path: Path, capsys) 
     assert _run(capsys, "summary", str(tmp_path / "m.strided")) == "\n".join(printed) + "\n"
     summary = _run(capsys, "summary", str(tmp_path / "m.onnx"))
     assert "Total params: 77" in summary and "(None, 3, 3, 2)" in summary
+
+
+def test_draw_the_filters_of_a_pytorch_state_dict(tmp_path: Path, capsys) -> None:
+    pytest.importorskip("matplotlib", reason="the pictures need matplotlib (the tools extra)")
+    from strided.formats import write_safetensors
+
+    oihw = np.arange(2 * 1 * 3 * 3, dtype=np.float32).reshape(2, 1, 3, 3)
+    write_safetensors(tmp_path / "net.safetensors", {"0.weight": oihw,
+                                                     "0.bias": np.zeros(2, np.float32)})
+    out = _run(capsys, "draw", "filters", "--weights", str(tmp_path / "net.safetensors"),
+               "-o", str(tmp_path / "f.png"))
+    assert out == (f"wrote {tmp_path / 'f.png'} (2 filters of 1 channel, from "
+                   f"{tmp_path / 'net.safetensors'}: 0.weight (OIHW as HWIO))\n")
+    assert (tmp_path / "f.png").stat().st_size > 0

@@ -22,6 +22,15 @@ save_file = pytest.importorskip("safetensors.torch", reason="safetensors writes 
                                 ).save_file
 
 
+@pytest.fixture(autouse=True, scope="module")
+def float32():
+    """These networks are float32, whatever default another test module set."""
+    saved = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    yield
+    torch.set_default_dtype(saved)
+
+
 class MnistNet(nn.Module):
     """The network of PyTorch's MNIST example (pytorch/examples, mnist/main.py)."""
 
@@ -56,7 +65,7 @@ def _torch_out(module, x: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def mnist():
+def mnist(float32):
     torch.manual_seed(0)
     net = MnistNet().eval()
     x = np.random.default_rng(0).random((4, 1, 28, 28), dtype=np.float32)
