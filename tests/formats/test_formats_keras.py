@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import zipfile
 from pathlib import Path
@@ -18,13 +19,26 @@ keras = pytest.importorskip("keras", reason="Keras 3 (the test extra) is the ora
 pytest.importorskip("h5py", reason="Keras' files are HDF5 (the keras extra)")
 
 
+@contextlib.contextmanager
+def _float32():
+    """Keras in float32 within the block, as before it after: floatx and the global dtype
+    policy, which Keras caches from floatx on first use (and keras_oracle sets float64)."""
+    from keras.src.backend.common import global_state
+
+    floatx, policy = keras.config.floatx(), global_state.get_global_attribute("dtype_policy")
+    keras.config.set_floatx("float32")
+    global_state.set_global_attribute("dtype_policy", None)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(floatx)
+        global_state.set_global_attribute("dtype_policy", policy)
+
+
 @pytest.fixture(autouse=True)
 def float32():
-    """These models are float32, whatever another test module set."""
-    saved = keras.config.floatx()
-    keras.config.set_floatx("float32")
-    yield
-    keras.config.set_floatx(saved)
+    with _float32():
+        yield
 
 
 def _keras_cnn():
@@ -50,13 +64,14 @@ def _keras_cnn():
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    keras.config.set_floatx("float32")
-    model = _keras_cnn()
-    tmp = tmp_path_factory.mktemp("keras")
-    model.save(tmp / "cnn.keras")
-    model.save_weights(tmp / "cnn.weights.h5")
-    x = np.random.default_rng(0).standard_normal((4, 11, 10, 3)).astype(np.float32)
-    return tmp, x, np.asarray(model.predict(x, verbose=0)), [la.name for la in model.layers]
+    with _float32():
+        model = _keras_cnn()
+        tmp = tmp_path_factory.mktemp("keras")
+        model.save(tmp / "cnn.keras")
+        model.save_weights(tmp / "cnn.weights.h5")
+        x = np.random.default_rng(0).standard_normal((4, 11, 10, 3)).astype(np.float32)
+        expected = np.asarray(model.predict(x, verbose=0))
+    return tmp, x, expected, [la.name for la in model.layers]
 
 
 def test_a_keras_file_gives_keras_predictions(saved) -> None:

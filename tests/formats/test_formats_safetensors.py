@@ -114,6 +114,17 @@ def test_a_torch_save_file_is_refused(tmp_path: Path) -> None:
         read_safetensors(path)
 
 
+def test_a_header_length_that_starts_like_a_pickle_or_zip_is_read(tmp_path: Path) -> None:
+    for magic in (b"\x80\x02", b"PK"):  # header lengths 0x0280 = 640 and 0x4b50 = 19280
+        size = int.from_bytes(magic, "little")
+        header = json.dumps({"w": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}})
+        text = header.encode() + b" " * (size - len(header))
+        path = tmp_path / "h.safetensors"
+        path.write_bytes(struct.pack("<Q", size) + text + b"\x07")
+        tensors, _ = read_safetensors(path)
+        np.testing.assert_array_equal(tensors["w"], [7])
+
+
 def test_writer_refuses_what_safetensors_cannot_hold(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"tensor 'c' has dtype complex128"):
         write_safetensors(tmp_path / "c.safetensors", {"c": np.ones(2, complex)})

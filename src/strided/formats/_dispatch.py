@@ -109,13 +109,16 @@ def load_weights(model: Model, filepath: str | os.PathLike[str], **options: Any)
     _refuse_pickle(path, "load_weights")
     suffix = _suffix(path)
     if suffix in (".strided", ".safetensors"):
+        from ..models._weights_io import assign
         from . import _strided, _torch
         from ._safetensors import read_safetensors
         tensors, metadata = read_safetensors(path)
         if metadata.get("format") == _strided.FORMAT and not options:
-            _strided.load_weights(model, path)
-        else:
-            _torch.load_state_dict(model, tensors, source=str(path), **options)
+            _strided.check(metadata, path)
+            assign(model, tensors, str(path))
+        else:  # the writer's order is not the model's: module paths in natural order
+            ordered = {k: tensors[k] for k in sorted(tensors, key=_torch.natural)}
+            _torch.load_state_dict(model, ordered, source=repr(str(path)), **options)
     elif suffix in (".weights.h5", ".keras"):
         from . import _keras
         _keras.load_keras_weights(model, path, **options)

@@ -226,7 +226,10 @@ def _layer_config(entry: Any, position: int) -> tuple[str, dict[str, Any]]:
     if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
         raise ValueError(f"load_keras: layer {position} of the config is not an object")
     kind, raw = entry.get("class_name"), entry["config"]
-    where = f"layer {raw.get('name', position)!r} ({kind})"
+    if not isinstance(raw.get("name"), str) or not isinstance(kind, str):
+        raise ValueError(f"load_keras: layer {position} of the config has no class_name and "
+                         f"name strings. Received: {str(entry)[:80]}")
+    where = f"layer {raw['name']!r} ({kind})"
     cls = getattr(_layers, str(kind), None)
     if kind == "InputLayer":
         return kind, raw

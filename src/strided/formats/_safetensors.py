@@ -87,7 +87,8 @@ def parse(data: bytes, name: str = "<bytes>") -> tuple[dict[str, np.ndarray], di
     def fail(why: str) -> SafetensorsError:
         return SafetensorsError(f"Cannot read {name!r}: not a valid safetensors file: {why}")
 
-    kind = _pickle_kind(data[:8])
+    # a safetensors header is JSON, so its ninth byte is "{"; a length can look like a magic
+    kind = _pickle_kind(data[:8]) if data[8:9] != b"{" else None
     if kind is not None:
         raise SafetensorsError(f"Cannot read {name!r}: it is {kind}, not safetensors. "
                                f"{TORCH_HINT}")

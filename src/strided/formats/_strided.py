@@ -66,6 +66,12 @@ def save_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
 
 def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     tensors, metadata = read_safetensors(path)
+    check(metadata, path)
+    return tensors, metadata
+
+
+def check(metadata: dict[str, str], path: Path) -> None:
+    """Raise unless ``metadata`` is that of a strided file this version reads."""
     if metadata.get("format") != FORMAT:
         raise SafetensorsError(
             f"Cannot read {str(path)!r} as a strided model: it is a safetensors file of "
@@ -76,7 +82,6 @@ def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
         raise SafetensorsError(f"Cannot read {str(path)!r}: strided format_version "
                                f"{metadata.get('format_version')!r}; this strided reads "
                                f"version {FORMAT_VERSION}")
-    return tensors, metadata
 
 
 def load_weights(model: Model, filepath: str | os.PathLike[str]) -> None:

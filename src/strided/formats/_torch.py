@@ -105,7 +105,7 @@ def _convert(layer: Any, module: Arrays) -> Arrays:
     return out
 
 
-def _natural(key: str) -> list[object]:
+def natural(key: str) -> list[object]:
     """``"features.10"`` after ``"features.9"``: numbers compared as numbers."""
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key)]
 
@@ -135,7 +135,10 @@ def load_state_dict(model: Model, state_dict: str | os.PathLike[str] | Mapping[s
         or the mapping itself (``module.state_dict()``: tensors or arrays).
     mapping : dict, optional
         Strided layer name -> PyTorch module path (``{"conv2d": "features.0"}``), for the
-        layers whose names differ; the others match by name, then by position.
+        layers whose names differ; the others match by name, then by position: the order of
+        a mapping given, and for a file (whose writer sorts the tensors) the module paths in
+        natural order (``"9"`` before ``"10"``; ``"classifier"`` before ``"features"``, where
+        a mapping or equal names are needed).
     source : str, optional
         How to name the weights in messages (default: the file's name).
 
@@ -149,7 +152,7 @@ def load_state_dict(model: Model, state_dict: str | os.PathLike[str] | Mapping[s
     if isinstance(state_dict, (str, os.PathLike)):
         source = source or repr(str(state_dict))
         tensors, _ = read_safetensors(Path(state_dict))
-        ordered = sorted(tensors, key=_natural)  # a file's order is its writer's, not the model's
+        ordered = sorted(tensors, key=natural)  # a file's order is its writer's, not the model's
     else:
         source = source or "the state_dict"
         tensors = dict(state_dict)
