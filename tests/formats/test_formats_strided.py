@@ -53,6 +53,9 @@ def test_a_functional_model_and_weights_alone(tmp_path: Path) -> None:
     np.testing.assert_array_equal(other.predict(x), model.predict(x))
     with pytest.raises(ValueError, match=r"it holds weights only \(written by save_weights\)"):
         strided.load_model(tmp_path / "w.safetensors")
+    with pytest.raises(TypeError, match=r"is strided's own file, matched by position; "
+                                        r"\['mapping'\] apply to PyTorch and Keras files only"):
+        other.load_weights(tmp_path / "w.safetensors", mapping={"a": "b"})
 
 
 def test_earlier_npz_model_files_still_load(tmp_path: Path) -> None:

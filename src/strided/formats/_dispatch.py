@@ -113,7 +113,8 @@ def load_weights(model: Model, filepath: str | os.PathLike[str], **options: Any)
         from . import _strided, _torch
         from ._safetensors import read_safetensors
         tensors, metadata = read_safetensors(path)
-        if metadata.get("format") == _strided.FORMAT and not options:
+        if metadata.get("format") == _strided.FORMAT:
+            _no_options(options, path)
             _strided.check(metadata, path)
             assign(model, tensors, str(path))
         else:  # the writer's order is not the model's: module paths in natural order
@@ -124,8 +125,15 @@ def load_weights(model: Model, filepath: str | os.PathLike[str], **options: Any)
         _keras.load_keras_weights(model, path, **options)
     elif suffix == ".npz":
         from ..models import _weights_io
+        _no_options(options, path)
         _weights_io.load_weights(model, path)
     else:
         raise ValueError(f"load_weights: unknown weights file ending {path.suffix!r}. "
                          f"Expected one of ['.keras', '.npz', '.safetensors', '.strided', "
                          f"'.weights.h5']. Received: filepath={str(path)!r}")
+
+
+def _no_options(options: dict[str, Any], path: Path) -> None:
+    if options:
+        raise TypeError(f"load_weights: {str(path)!r} is strided's own file, matched by "
+                        f"position; {sorted(options)} apply to PyTorch and Keras files only")

@@ -485,8 +485,11 @@ class Model:
         if str(filepath).endswith((".safetensors", ".strided")):
             from ..formats import _strided
             _strided.save_weights(self, filepath)
-        else:
+        elif str(filepath).endswith(".npz"):
             _weights_io.save_weights(self, filepath)
+        else:
+            raise ValueError(f"The filename must end in `.safetensors` or `.npz`. Received: "
+                             f"filepath={str(filepath)!r}")
 
     def save(self, filepath: str | os.PathLike[str]) -> None:
         """Save the model, its config (as JSON) and its weights (safetensors), to one
@@ -505,11 +508,8 @@ class Model:
         fit the model's (``options`` go to ``strided.formats.load_weights``)."""
         if not self.built:
             self.build()  # type: ignore[attr-defined]
-        if str(filepath).endswith(".npz") and not options:
-            _weights_io.load_weights(self, filepath)
-        else:
-            from ..formats import load_weights
-            load_weights(self, filepath, **options)
+        from ..formats import load_weights
+        load_weights(self, filepath, **options)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by position."""
