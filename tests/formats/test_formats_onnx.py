@@ -179,6 +179,16 @@ def test_the_exporter_names_every_layer_it_cannot_write() -> None:
         to_onnx(functional)
 
 
+def test_weights_in_external_files_are_not_opened(tmp_path: Path) -> None:
+    nodes = [helper.make_node("MatMul", ["x", "m"], ["y"])]
+    proto = _graph(nodes, [_tensor("m", np.ones((3, 2)))], [3])
+    onnx.save_model(proto, str(tmp_path / "m.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="m.data", size_threshold=0)
+    with pytest.raises(NotImplementedError, match=r"keeps the weights \['m'\] in external "
+                                                  r"files"):
+        strided.load_model(tmp_path / "m.onnx")
+
+
 def test_a_damaged_onnx_file(tmp_path: Path) -> None:
     (tmp_path / "m.onnx").write_bytes(b"\x08\x07garbage\xff")
     with pytest.raises(ValueError, match=r"cannot read '.*m.onnx': not an ONNX model"):

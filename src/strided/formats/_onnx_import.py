@@ -51,6 +51,13 @@ class _Importer:
         graph = proto.graph
         self.opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")),
                           13)
+        external = [t.name for t in graph.initializer
+                    if t.data_location == onnx.TensorProto.EXTERNAL]
+        if external:  # never open files a model names
+            raise NotImplementedError(f"from_onnx: {source} keeps the weights {external[:5]} "
+                                      f"in external files; strided reads weights stored in the "
+                                      f"model (onnx.save_model(..., save_as_external_data="
+                                      f"False))")
         self.constants: dict[str, np.ndarray] = {
             t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer}
         for node in graph.node:
