@@ -11,7 +11,8 @@ Faces over one N-d convolution core:
 Around it: ``strided.Model`` (functional, over ``strided.Input``) and ``strided.Sequential``
 (in ``strided.models``), ``optimizers``, ``losses``, ``metrics``, ``regularizers``,
 ``constraints`` and ``datasets`` to learn filters as Keras does; ``strided.kernels`` and
-``strided.tools`` to show convolution.
+``strided.tools`` to show convolution; ``strided.formats`` (and ``strided.load_model``) to
+move models in and out: strided's ``.strided`` files, PyTorch, Keras and ONNX.
 
 ``strided.output_shape`` is the size formula on its own.
 """
@@ -19,6 +20,7 @@ Around it: ``strided.Model`` (functional, over ``strided.Input``) and ``strided.
 from . import (
     constraints,
     datasets,
+    formats,
     functional,
     grad,
     kernels,
@@ -38,7 +40,7 @@ from ._runtime._threads import get_num_threads, set_num_threads
 from ._runtime._workspace import get_workspace_limit, release_workspace, workspace_limit
 from ._spec import ConvSpec, output_shape, same_padding
 from .layers import Input
-from .models import Model, Sequential
+from .models import Model, Sequential, load_model
 
 __version__ = "0.1.0"
 
@@ -56,6 +58,7 @@ __all__ = [
     "algorithms",
     "constraints",
     "datasets",
+    "formats",
     "functional",
     "get_num_threads",
     "get_workspace_limit",
@@ -63,6 +66,7 @@ __all__ = [
     "instruction_set",
     "kernels",
     "layers",
+    "load_model",
     "losses",
     "metrics",
     "nn",

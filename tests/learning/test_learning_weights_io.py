@@ -100,8 +100,9 @@ def test_foreign_npz_is_refused(tmp_path: Path) -> None:
         _model().load_weights(path)
 
 
-def test_filename_must_end_in_npz(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"The filename must end in `\.npz`. Received: "
+def test_filename_must_end_in_safetensors_or_npz(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"The filename must end in `\.safetensors` or "
+                                         r"`\.npz`. Received: "
                                          r"filepath='.*w\.h5'"):
         _model().save_weights(tmp_path / "w.h5")
 

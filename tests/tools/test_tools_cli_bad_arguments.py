@@ -11,10 +11,16 @@ import pytest
 
 from strided.cli import _train
 from strided.cli._main import COMMANDS, main
+from strided.formats import write_safetensors
 
 _LOAD_DATASET = _train.load_dataset
 
 BAD = {
+    "convert": [[], ["{npz}"], ["{tmp}/missing.keras", "{tmp}/o.strided"],
+                ["{digit}", "{tmp}/o.strided"], ["{npz}", "{tmp}/o.strided"],
+                ["{keras}", "{tmp}/o.strided"], ["{pt}", "{tmp}/o.onnx"],
+                ["{onnx}", "{tmp}/o.strided"], ["{state}", "{tmp}/o.onnx"],
+                ["{state}", "{tmp}/o.h5"]],
     "draw": [[], ["paint"], ["filters"], ["filters", "-k", "nope", "-o", "{tmp}/o.png"],
              ["filters", "--weights", "{tmp}/missing.npz", "-o", "{tmp}/o.png"],
              ["filters", "--weights", "{text}", "-o", "{tmp}/o.png"],
@@ -64,6 +70,8 @@ BAD = {
               ["--input", "28x28x1", "--layer", "conv:1e400,3"],
               ["--input", "28x28x1", "--layer", "pool:"],
               ["--input", "28x28x1", "--filters", "2", "--kernel", "3", "--convention", "keras"]],
+    "summary": [[], ["{tmp}/missing.strided"], ["{digit}"], ["{npz}"], ["{keras}"], ["{pt}"],
+                ["{onnx}"], ["{state}"], ["{state}", "--line-length", "3"]],
     "train": [["--epochs", "0"], ["--epochs", "x"], ["--batch-size", "0"],
               ["--learning-rate", "nan"], ["--learning-rate", "-1"], ["--seed", "-5"],
               ["--dataset", "cifar"], ["--data-dir", "{tmp}/missing"],
@@ -86,9 +94,14 @@ def files(tmp_path_factory) -> dict[str, str]:
     np.save(tmp / "nan.npy", np.array([[np.nan, 1.0]]))
     np.save(tmp / "empty.npy", np.zeros((0, 2)))
     np.savez(tmp / "w.npz", a=np.ones(3))
+    (tmp / "m.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp / "m.pt").write_bytes(b"\x80\x02 a pickle")
+    (tmp / "m.onnx").write_bytes(b"\x08\x07 not a graph")
+    write_safetensors(tmp / "state.safetensors", {"0.weight": np.ones((2, 3), np.float32)})
     return {"tmp": str(tmp), "digit": str(tmp / "digit.png"), "text": str(tmp / "text.png"),
             "nan": str(tmp / "nan.npy"), "empty": str(tmp / "empty.npy"),
-            "npz": str(tmp / "w.npz")}
+            "npz": str(tmp / "w.npz"), "keras": str(tmp / "m.keras"), "pt": str(tmp / "m.pt"),
+            "onnx": str(tmp / "m.onnx"), "state": str(tmp / "state.safetensors")}
 
 
 CASES = [(command, arguments) for command, cases in BAD.items() for arguments in cases]

@@ -57,9 +57,12 @@ def _load_weights(weights: str) -> tuple[np.ndarray, str]:
     """(array, where it came from) of a .npy of filters, or of the first convolution kernel
     (the first 4-D array) of a .npz weights file such as ``strided train`` writes."""
     suffix = weights.lower().rsplit(".", 1)[-1]
+    if suffix in ("strided", "keras", "onnx", "safetensors"):
+        return _model_kernel(weights)
     if suffix not in ("npy", "npz"):
-        raise ValueError(f"--weights must be a .npy file of HWIO filters or a .npz weights "
-                         f"file (as `strided train` writes); got {weights!r}")
+        raise ValueError(f"--weights must be a .npy file of HWIO filters, a .npz weights "
+                         f"file (as `strided train` writes) or a model file (.strided, .keras, "
+                         f".onnx, a PyTorch .safetensors); got {weights!r}")
     try:
         with open(weights, "rb") as stream:
             loaded = np.load(stream, allow_pickle=False)
@@ -76,13 +79,34 @@ def _load_weights(weights: str) -> tuple[np.ndarray, str]:
                      f"kernel")
 
 
+def _model_kernel(path: str) -> tuple[np.ndarray, str]:
+    """The HWIO kernel of the first 2-D convolution of a model file (``strided.formats``),
+    or the first 4-D weight of a PyTorch state_dict (OIHW, transposed)."""
+    from .. import formats
+    from ..layers import Conv2D, DepthwiseConv2D
+
+    if path.lower().endswith(".safetensors"):
+        tensors, metadata = formats.read_safetensors(path)
+        if metadata.get("format") != "strided":
+            for name, array in tensors.items():
+                if array.ndim == 4 and array.dtype.kind == "f":
+                    return array.transpose(2, 3, 1, 0), f"{path}: {name} (OIHW as HWIO)"
+            raise ValueError(f"--weights {path!r} holds no 4-D convolution weight")
+    model = formats.load(path)
+    for layer in model.layers:
+        if isinstance(layer, (Conv2D, DepthwiseConv2D)):
+            return layer.params["kernel"], f"{path}: layer {layer.name!r}"
+    raise ValueError(f"--weights {path!r}: the model has no Conv2D layer")
+
+
 @draw.command("filters")
 @click.option("-k", "--kernel", "kernel_texts", multiple=True,
               help="A kernel (name, numbers or file); repeat for a bank.  Default: the whole "
                    "catalogue.")
 @click.option("--weights", help="Trained filters: a .npy file, (kH, kW, C_in, C_out) (HWIO), "
-                                "or a .npz weights file from `strided train` (its first "
-                                "convolution kernel).")
+                                "a .npz weights file from `strided train`, or a model file "
+                                "(.strided, .keras, .onnx, a PyTorch .safetensors): its first "
+                                "convolution kernel.")
 @click.option("-o", "--output", required=True, help="The PNG to write.")
 def filters_command(kernel_texts: tuple[str, ...], weights: str | None, output: str) -> None:
     """Draw a filter bank: each kernel's taps as coloured, numbered cells (red > 0 > blue).
@@ -119,7 +143,8 @@ def filters_command(kernel_texts: tuple[str, ...], weights: str | None, output: 
 @click.option("-k", "--kernel", "kernel_texts", multiple=True,
               help="A kernel of the bank (name, numbers or file); repeat.  Default: "
                    + ", ".join(DEFAULT_BANK) + ".")
-@click.option("--weights", help="Filters from a .npy file, (kH, kW, C_in, C_out) (HWIO).")
+@click.option("--weights", help="Filters from a .npy file, (kH, kW, C_in, C_out) (HWIO), or "
+                                "the first convolution of a model file (as draw filters).")
 @click.option("--stride", default="1", show_default=True, help="N or ROWS,COLS.")
 @click.option("--padding", type=click.Choice(["valid", "same"]), default="same",
               show_default=True)

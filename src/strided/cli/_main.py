@@ -14,12 +14,14 @@ import click
 
 # name -> "module:attribute"; each module holds one click command.
 COMMANDS: dict[str, str] = {
+    "convert": "._models:convert_command",
     "draw": "._draw:draw",
     "explain": "._explain:explain_command",
     "explore": "._explore:explore_command",
     "filter": "._filter:filter_command",
     "kernels": "._filter:kernels_command",
     "shape": "._shape:shape_command",
+    "summary": "._models:summary_command",
     "train": "._train:train",
 }
 
@@ -64,7 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     except click.Abort:
         click.echo("strided: aborted", err=True)
         sys.exit(130)
-    except (ValueError, TypeError, NotImplementedError, OSError, KeyError) as error:
+    except (ValueError, TypeError, NotImplementedError, OSError, KeyError,
+            ImportError) as error:  # ImportError: an optional extra is not installed
         message = " ".join(str(error).split())
         click.echo(f"strided: error: {message}", err=True)
         sys.exit(1)

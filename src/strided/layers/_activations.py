@@ -36,6 +36,11 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 def _softplus(z: np.ndarray) -> np.ndarray:
     return np.logaddexp(0, z).astype(z.dtype, copy=False)
 
@@ -83,6 +88,8 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("tanh", np.tanh, lambda z, a, g: g * (1 - a * a)),
         Activation("softmax", _softmax,
                    lambda z, a, g: a * (g - (g * a).sum(axis=-1, keepdims=True))),
+        Activation("log_softmax", _log_softmax,
+                   lambda z, a, g: g - np.exp(a) * g.sum(axis=-1, keepdims=True)),
         Activation("softplus", _softplus, lambda z, a, g: g * _sigmoid(z)),
         Activation("softsign", lambda z: z / (1 + np.abs(z)),
                    lambda z, a, g: g / (1 + np.abs(z)) ** 2),

@@ -17,7 +17,6 @@ The loss reported is ``L + R``, as Keras'.  ``compile``, ``fit``, ``evaluate``, 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import sys
@@ -480,32 +479,39 @@ class Model:
             at += count
 
     def save_weights(self, filepath: str | os.PathLike[str]) -> None:
-        """Save every weight to a ``.npz`` file (no pickle; written atomically)."""
+        """Save every weight to a ``.safetensors`` or ``.npz`` file (no pickle; written
+        atomically)."""
         if not self.built:
             raise ValueError(f"{type(self).__name__} {self.name!r} has no weights yet: build "
                              f"it first")
-        _weights_io.save_weights(self, filepath)
+        if str(filepath).endswith((".safetensors", ".strided")):
+            from ..formats import _strided
+            _strided.save_weights(self, filepath)
+        elif str(filepath).endswith(".npz"):
+            _weights_io.save_weights(self, filepath)
+        else:
+            raise ValueError(f"The filename must end in `.safetensors` or `.npz`. Received: "
+                             f"filepath={str(filepath)!r}")
 
     def save(self, filepath: str | os.PathLike[str]) -> None:
-        """Save the model, its config (as JSON) and its weights, to one ``.npz`` file that
-        ``strided.models.load_model`` reads back (no pickle; written atomically)."""
-        if not self.built:
-            raise ValueError(f"{type(self).__name__} {self.name!r} has no weights yet: build "
-                             f"it first")
-        config = {"class_name": type(self).__name__, "config": self.get_config()}
-        try:
-            text = json.dumps(config)
-        except TypeError as error:
-            raise ValueError(f"{type(self).__name__}.save: the config holds a value JSON "
-                             f"cannot store ({error}), such as a function given as an "
-                             f"activation; use save_weights instead") from None
-        _weights_io.save_weights(self, filepath, config=text)
+        """Save the model, its config (as JSON) and its weights (safetensors), to one
+        ``.strided`` file that ``strided.load_model`` reads back (no pickle; written
+        atomically); see ``strided.formats``."""
+        from ..formats import _strided
+        if str(filepath).endswith(".npz"):
+            raise ValueError(f"{type(self).__name__}.save writes strided's format: name the "
+                             f"file `.strided` (load_model still reads the .npz files of "
+                             f"earlier versions). Received: filepath={str(filepath)!r}")
+        _strided.save_model(self, filepath)
 
-    def load_weights(self, filepath: str | os.PathLike[str]) -> None:
-        """Load weights saved by ``save_weights``; shapes must fit the model's."""
+    def load_weights(self, filepath: str | os.PathLike[str], **options: Any) -> None:
+        """Load weights saved by ``save_weights`` (``.strided``, ``.safetensors``, ``.npz``),
+        a PyTorch ``state_dict`` as ``.safetensors`` or Keras' ``.weights.h5``; shapes must
+        fit the model's (``options`` go to ``strided.formats.load_weights``)."""
         if not self.built:
             self.build()  # type: ignore[attr-defined]
-        _weights_io.load_weights(self, filepath)
+        from ..formats import load_weights
+        load_weights(self, filepath, **options)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by position."""
@@ -591,16 +597,17 @@ class Model:
 
 
 def load_model(filepath: str | os.PathLike[str]) -> Model:
-    """The model that ``Model.save`` wrote to ``filepath``, with its weights, as
-    ``keras.models.load_model``."""
-    from ._functional import Functional
-    from ._sequential import Sequential
-    entry = json.loads(_weights_io.read_config(filepath))
-    kinds: dict[str, Any] = {"Sequential": Sequential, "Functional": Functional}
-    if not isinstance(entry, dict) or entry.get("class_name") not in kinds:
-        raise ValueError(f"Cannot load a model from {str(filepath)!r}: unknown model class. "
-                         f"Received: {str(entry)[:80]!r}")
-    model = kinds[entry["class_name"]].from_config(entry["config"])
+    """The model in ``filepath``, with its weights, as ``keras.models.load_model``: a
+    ``.strided`` file of ``Model.save``, an ``.npz`` of earlier versions, a Keras ``.keras``
+    file or an ONNX graph (``strided.formats.load``)."""
+    from ..formats import load
+    return load(filepath)
+
+
+def load_npz_model(filepath: str | os.PathLike[str]) -> Model:
+    """The model that ``Model.save`` of format 1 wrote to an ``.npz`` file."""
+    from ..formats._strided import model_from_config
+    model = model_from_config(_weights_io.read_config(filepath), str(filepath))
     model.load_weights(filepath)
     return model
 

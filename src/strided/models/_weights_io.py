@@ -42,9 +42,7 @@ def save_weights(model: Model, filepath: str | os.PathLike[str], config: str | N
     arrays: dict[str, np.ndarray] = {"format": np.array(FORMAT_VERSION)}
     if config is not None:
         arrays["config"] = np.array(config)
-    for index, layer in enumerate(model.layers):
-        for key, value in layer.params.items():
-            arrays[f"{index:03d}/{layer.name}/{key}"] = value
+    arrays.update(names(model))
     directory = path.parent if str(path.parent) else Path(".")
     try:
         handle = tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.",
@@ -99,16 +97,22 @@ def load_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
             or int(version) != FORMAT_VERSION):
         raise ValueError(f"Cannot read weights from {str(path)!r}: not a strided weights file "
                          f"of format {FORMAT_VERSION}. Received: format={version!r}")
+    assign(model, arrays, str(path))
+
+
+def assign(model: Model, arrays: dict[str, np.ndarray], source: str) -> None:
+    """Set the weights from ``arrays`` named ``"{index:03d}/{layer name}/{weight name}"``,
+    matched by position; nothing changes unless every name, dtype and shape fits."""
     by_layer: dict[int, dict[str, np.ndarray]] = {}
     for name, value in arrays.items():
         parts = name.split("/")
         if len(parts) != 3 or not parts[0].isdigit():
-            raise ValueError(f"Cannot read weights from {str(path)!r}: unexpected entry "
+            raise ValueError(f"Cannot read weights from {source!r}: unexpected entry "
                              f"{name!r}")
         by_layer.setdefault(int(parts[0]), {})[parts[2]] = value
     with_weights = [i for i, layer in enumerate(model.layers) if layer.params]
     if sorted(by_layer) != with_weights:
-        raise ValueError(f"The file {str(path)!r} was saved from a different architecture: "
+        raise ValueError(f"The file {source!r} was saved from a different architecture: "
                          f"layers are matched by position, and it holds weights for the layers "
                          f"at positions {sorted(by_layer)} but this model has weights at "
                          f"positions {with_weights}")
@@ -116,19 +120,25 @@ def load_weights(model: Model, filepath: str | os.PathLike[str]) -> None:
         layer, stored = model.layers[index], by_layer[index]
         if set(stored) != set(layer.params):
             raise ValueError(f"Layer {layer.name!r} expects weights {sorted(layer.params)}. "
-                             f"Received: {sorted(stored)} from {str(path)!r}")
+                             f"Received: {sorted(stored)} from {source!r}")
         for key, current in layer.params.items():
             if stored[key].dtype.kind not in "iuf":
                 raise ValueError(f"Layer {layer.name!r} weight {key!r} must hold real numbers "
                                  f"(int or float). Received: dtype {stored[key].dtype} in the "
-                                 f"file {str(path)!r}")
+                                 f"file {source!r}")
             if stored[key].shape != current.shape:
                 raise ValueError(f"Layer {layer.name!r} weight {key!r} has shape "
                                  f"{current.shape} in the model but {stored[key].shape} in "
-                                 f"the file {str(path)!r}")
+                                 f"the file {source!r}")
     for index in with_weights:
         layer = model.layers[index]
         layer.set_weights([by_layer[index][key] for key in layer.params])
+
+
+def names(model: Model) -> dict[str, np.ndarray]:
+    """Every weight of ``model``, named as ``assign`` reads them."""
+    return {f"{index:03d}/{layer.name}/{key}": value
+            for index, layer in enumerate(model.layers) for key, value in layer.params.items()}
 
 
 def read_config(filepath: str | os.PathLike[str]) -> str:
