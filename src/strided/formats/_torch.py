@@ -412,7 +412,7 @@ def from_torch(module: Any, input_shape: tuple[int, ...], name: str | None = Non
     if unknown:
         raise NotImplementedError(f"from_torch: strided cannot convert the modules "
                                   f"{', '.join(unknown)}; it converts {sorted(_SUPPORTED)}")
-    model = Sequential([_layers.Input(tuple(input_shape))], name=name)  # type: ignore
+    model = Sequential([_layers.Input(tuple(input_shape))], name=name)
     for path, m in leaves:
         for layer in _module_layers(m, path, (None, *model.output_shapes[-1][1:])
                                     if model.output_shapes else (None, *input_shape)):
