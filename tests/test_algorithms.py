@@ -42,7 +42,7 @@ def specs(draw, algorithm: str | None = None) -> ConvSpec:
     cg = draw(st.integers(1, 2 if small else 3))
     og = draw(st.integers(1, 2 if small else 3))
     if algorithm == "winograd":
-        kernel, stride = (3, 3), (1, 1)
+        kernel, stride = draw(st.sampled_from([(3, 3), (3, 3), (5, 5)])), (1, 1)
         dilation = (draw(st.sampled_from([1, 1, 2, 3])), draw(st.sampled_from([1, 1, 2])))
     else:
         kernel = tuple(draw(st.integers(1, 2 if small else 3)) for _ in range(rank))
@@ -179,10 +179,10 @@ def test_auto_takes_winograd_from_four_channels() -> None:
 
 
 def test_an_algorithm_asked_for_what_it_cannot_do_raises() -> None:
-    x, w = np.ones((1, 8, 8, 2)), np.ones((5, 5, 2, 3))
+    x, w = np.ones((1, 8, 8, 2)), np.ones((7, 7, 2, 3))
     with pytest.raises(NotImplementedError,
                        match=r"conv2d: algorithm='winograd' cannot do this convolution: "
-                             r"Winograd needs a 3x3 kernel; got kernel_size=\(5, 5\); "
+                             r"Winograd needs a 3x3 or 5x5 kernel; got kernel_size=\(7, 7\); "
                              r"use algorithm='auto'"):
         strided.nn.conv2d(x, w, 1, "SAME", algorithm="winograd")
     with pytest.raises(NotImplementedError, match=r"pointwise needs a 1x1 kernel"):
