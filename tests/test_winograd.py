@@ -156,8 +156,8 @@ def test_float32_error_within_1e5_at_512_channels(r: int) -> None:
 
 
 def test_tile_size_takes_the_least_modelled_cost() -> None:
-    """(m + 2)^2 * (tiles + KERNEL_TILES), with KERNEL_TILES = 256."""
-    assert _winograd.KERNEL_TILES == 256
+    """(m + 2)^2 * (tiles + KERNEL_TILES[3]), with KERNEL_TILES[3] = 256."""
+    assert _winograd.KERNEL_TILES[3] == 256
     assert _winograd.tile_size((2, 2)) == 2  # one tile each: 16 products against 36
     assert _winograd.tile_size((56, 56), batch=16) == 6  # 64 * 1856 against 36 * 3392
     assert _winograd.tile_size((28, 28), batch=16) == 4  # 36 * 1040 against 64 * 656
@@ -167,9 +167,10 @@ def test_tile_size_takes_the_least_modelled_cost() -> None:
 
 
 def test_tile_size_of_a_5x5_kernel() -> None:
-    """(m + 4)^2 * (tiles + KERNEL_TILES) over m = 2, 4."""
-    assert _winograd.tile_size((2, 2), kernel=5) == 2  # 36 * 257 against 64 * 257
-    assert _winograd.tile_size((32, 32), batch=32, kernel=5) == 4  # 64 * 2304 against 36 * 8448
+    """(m + 4)^2 * (tiles + KERNEL_TILES[5]) over m = 2, 4, with KERNEL_TILES[5] = 64."""
+    assert _winograd.KERNEL_TILES[5] == 64
+    assert _winograd.tile_size((2, 2), kernel=5) == 2  # 36 * 65 against 64 * 65
+    assert _winograd.tile_size((7, 7), batch=16, kernel=5) == 4  # 64 * 128 against 36 * 320
 
 
 def test_the_kernels_check_their_geometry() -> None:

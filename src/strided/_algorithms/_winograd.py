@@ -93,22 +93,26 @@ def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
 
 
 #: The per-call cost of the transformed kernel U (a*a*C*O values: transformed once, then read
-#: by every block of tiles from L3 or memory) in tiles' worth of products: fitted to
-#: ``benchmarks/winograd_vs_direct.py`` (16 x 7x7 x 512 runs F(2x2) in 0.69 of F(4x4)'s time
-#: where products alone predict 1.78, 16 x 14x14 x 256 in 0.86 where they predict 1.36).
-KERNEL_TILES = 256
+#: by every block of tiles from L3 or memory) in tiles' worth of products, per kernel size r:
+#: fitted to ``benchmarks/winograd_vs_direct.py``.  3x3: 16 x 7x7 x 512 runs F(2x2) in 0.69 of
+#: F(4x4)'s time where products alone predict 1.78, 16 x 14x14 x 256 in 0.86 where they
+#: predict 1.36.  5x5: F(4x4) was the faster on every layer measured, down to 16 x 7x7 x 256
+#: (0.40 of direct's forward time against F(2x2)'s 0.67), which any value under 183 gives;
+#: 64 keeps F(2x2) for outputs of one tile.
+KERNEL_TILES: dict[int, int] = {3: 256, 5: 64}
 
 
 def tile_size(output_size: Sequence[int], dilation: Sequence[int] = (1, 1),
               batch: int = 1, kernel: int = 3) -> int:
     """Output tile m (2, 4 or 6 for a 3x3 kernel, 2 or 4 for 5x5) with the least modelled cost
-    ``(m + r - 1)^2 * (tiles + KERNEL_TILES)``: products per tile, and the kernel's transform
-    and reads per call (tiles counted per phase of a dilation; the smaller m on a tie)."""
+    ``(m + r - 1)^2 * (tiles + KERNEL_TILES[r])``: products per tile, and the kernel's
+    transform and reads per call (tiles counted per phase of a dilation; the smaller m on a
+    tie)."""
     def cost(m: int) -> int:
         tiles = batch
         for n, d in zip(output_size, dilation):
             tiles *= sum(-(-len(range(r, n, d)) // m) for r in range(min(d, n)))
-        return (m + kernel - 1) ** 2 * (tiles + KERNEL_TILES)
+        return (m + kernel - 1) ** 2 * (tiles + KERNEL_TILES[kernel])
     return min((m for m, r in VARIANTS if r == kernel), key=cost)
 
 
