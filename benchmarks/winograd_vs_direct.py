@@ -76,6 +76,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print("layer                 N  side  C->O  d k | direct fwd/gin/gw ms | "
           + "F(m, k) / direct fwd gin gw  GFLOP/s, per m (3x3: 2, 4, 6; 5x5: 2, 4) | auto")
+    rates: dict[tuple[int, int, str], list[float]] = {}
     with threadpool_limits(1):
         for set_name in args.sets:
             layers = sets[set_name]
@@ -94,14 +95,23 @@ def main() -> None:
                 for m in TILES[k]:
                     ms = [cpu_ms(c, args.repeats)
                           for c in passes(_winograd, spec, x, w, dy, tile=m)]
+                    if min(cin, cout) >= 32:
+                        for which, t in zip(("forward", "grad_input", "grad_weight"), ms):
+                            rates.setdefault((m, k, which), []).append(flops / t / 1e6)
                     ratios = " ".join(f"{t / d:4.2f}" for t, d in zip(ms, direct))
-                    rates = "/".join(f"{flops / t / 1e6:3.0f}" for t in ms)
-                    cells.append(f"{ratios}  {rates}")
+                    per_pass = "/".join(f"{flops / t / 1e6:3.0f}" for t in ms)
+                    cells.append(f"{ratios}  {per_pass}")
                 auto = "/".join(choose(spec, np.dtype(np.float32), d).__name__.split("._")[-1]
                                 for d in ("forward", "grad_input", "grad_weight"))
                 print(f"{name[:18]:18s} {n:4d} {h:4d} {cin:3d}->{cout:3d} {dilation} {k} | "
                       + " ".join(f"{t:6.1f}" for t in direct) + " | " + " | ".join(cells)
                       + f" | {auto} ({set_name})", flush=True)
+    print("\nper variant, direct-equivalent GFLOP/s on one thread over the layers above with 32 "
+          "or more channels (least / median / most):")
+    for (m, k, which), values in sorted(rates.items()):
+        values.sort()
+        print(f"F({m}x{m}, {k}x{k}) {which:11s} {values[0]:4.0f} / "
+              f"{values[len(values) // 2]:4.0f} / {values[-1]:4.0f}  ({len(values)} layers)")
 
 
 if __name__ == "__main__":
