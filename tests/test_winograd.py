@@ -243,3 +243,18 @@ def test_a_layer_keeps_the_transformed_kernel_until_the_kernel_changes(monkeypat
     layer(x, training=True)
     layer(x, training=True)
     assert len(made) == 8  # each training call transforms the kernel afresh
+
+
+def test_a_transformed_kernel_above_the_kept_size_is_not_kept(monkeypatch) -> None:
+    made: list[int] = []
+    weights = _winograd._weights
+
+    def counted(m, w, geometry):
+        made.append(m)
+        return weights(m, w, geometry)
+    monkeypatch.setattr(_winograd, "_weights", counted)
+    monkeypatch.setattr(_winograd, "KEPT_BYTES", 1000)  # under this layer's U (2 KiB at least)
+    layer = Conv2D(8, 3, padding="same", algorithm="winograd", input_shape=(9, 9, 4))
+    x = np.random.default_rng(13).standard_normal((1, 9, 9, 4)).astype(np.float32)
+    np.testing.assert_array_equal(layer(x), layer(x))
+    assert len(made) == 2

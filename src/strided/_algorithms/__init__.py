@@ -119,7 +119,7 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") ->
 #: ``PYTHONPATH=src python benchmarks/winograd_vs_direct.py --repeats 2`` on the suite's, the
 #: held-out and the reported 3x3 and 5x5 stride-1 layers and on few-channel ones (Zen 3, AVX2,
 #: float32; winograd / direct time for forward, input gradient, weight gradient, at the tile
-#: size ``tile_size`` picks; benchmarks/results/winograd_vs_direct.txt):
+#: size ``tile_size`` picks; the 12:45 run in benchmarks/results/winograd_vs_direct.txt):
 #:
 #:     3x3 ResNet a  16 x 56^2, 64 -> 64        0.56 0.58 0.76   (F6)
 #:         ResNet b  16 x 28^2, 128 -> 128      0.39 0.32 0.42   (F4)

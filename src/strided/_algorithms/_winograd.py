@@ -49,7 +49,7 @@ from fractions import Fraction
 import numpy as np
 
 from .. import _kernels
-from .._runtime._workspace import buffer, empty_safe, get_workspace_limit
+from .._runtime._workspace import WEIGHT_BYTES, buffer, empty_safe, get_workspace_limit
 from .._spec import ConvSpec
 from ._direct import _contiguous, _five, _geometry, _phases
 
@@ -114,6 +114,11 @@ def tile_size(output_size: Sequence[int], dilation: Sequence[int] = (1, 1),
             tiles *= sum(-(-len(range(r, n, d)) // m) for r in range(min(d, n)))
         return (m + kernel - 1) ** 2 * (tiles + KERNEL_TILES[kernel])
     return min((m for m, r in VARIANTS if r == kernel), key=cost)
+
+
+#: A layer keeps its transformed kernel up to this size (a 3x3 512 -> 512 kernel's F(2x2) U is
+#: 16 MiB, its F(6x6) U 64 MiB): larger ones are transformed on every call.
+KEPT_BYTES = WEIGHT_BYTES
 
 
 class KernelCache:
@@ -203,8 +208,8 @@ def _forward_into(x: np.ndarray, w: np.ndarray, y: np.ndarray, geometry: np.ndar
         g = _with_outputs(geometry, out.stop - out.start)
         def make(out: slice = out, g: np.ndarray = g) -> np.ndarray:
             return _weights(m, _contiguous(w[..., out]), g)
-        if cache is not None and len(groups) == 1:
-            lanes = _plan(m, x.itemsize, False, g)[0]
+        lanes, _, _, u_size, _ = _plan(m, x.itemsize, False, g)
+        if cache is not None and len(groups) == 1 and u_size * x.itemsize <= KEPT_BYTES:
             u = cache.get((m, lanes, _kernels.level()), w, make)
         else:
             u = make()
