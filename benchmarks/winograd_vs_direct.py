@@ -1,11 +1,13 @@
-"""Where Winograd beats the direct kernels: the 3x3 and 5x5 stride-1 layers of the benchmark sets.
+"""Where Winograd beats the direct kernels: the 3x3 and 5x5 layers of the benchmark sets.
 
-For each ungrouped 3x3 or 5x5 stride-1 layer of ``suite.SUITE``, ``HELD_OUT`` and
-``REPORTED`` (and of ``FEW_CHANNELS`` and ``FIVE``, outside the sets), prints the CPU time
-(one thread, ``time.process_time``, the least of ``--repeats``) of the forward pass, input
-gradient and weight gradient with ``algorithm="direct"`` and with each Winograd variant
-(F(2x2), F(4x4), F(6x6) for 3x3; F(2x2), F(4x4) for 5x5), float32, and each variant's
-direct-equivalent GFLOP/s (2 * direct's multiply-adds / time).  One thread's CPU time is
+For each ungrouped 3x3 or 5x5 stride-1 layer and 3x3 stride-2 layer of ``suite.SUITE``,
+``HELD_OUT`` and ``REPORTED`` (and of ``FEW_CHANNELS``, ``FIVE`` and ``STRIDE_2``, outside
+the sets), prints the CPU time (one thread, ``time.process_time``, the least of
+``--repeats``) of the forward pass, input gradient and weight gradient with
+``algorithm="direct"`` and with each Winograd variant (F(2x2), F(4x4), F(6x6) for 3x3;
+F(2x2), F(4x4) for 5x5; F(4x4, 2x2) over the phases of a stride-2 3x3 layer),
+float32, and each variant's direct-equivalent GFLOP/s (2 * direct's multiply-adds / time),
+then each variant's range over the layers of 32 channels and more.  One thread's CPU time is
 what the comparison needs on a shared machine: wall-clock time there is noise.
 ``strided._algorithms._WINOGRAD_CHANNELS`` and ``_winograd.KERNEL_TILES`` are read off it.
 
@@ -46,7 +48,13 @@ FIVE = [
     ("5x5 4 -> 32", 8, 32, 32, 4, 32, 5, 1, 2, 1, 1),
     ("5x5 16 -> 16", 8, 32, 32, 16, 16, 5, 1, 2, 1, 1),
 ]
-EXTRA = {"few-channels": FEW_CHANNELS, "five": FIVE}
+#: Stride-2 3x3 layers beyond the sets' two ("downsample", "held-out 5"): by phases.
+STRIDE_2 = [
+    ("3x3/2 128 x 28^2", 16, 28, 28, 128, 256, 3, 2, 1, 1, 1),
+    ("3x3/2 256 x 14^2", 16, 14, 14, 256, 512, 3, 2, 1, 1, 1),
+    ("3x3/2 16 x 112^2", 8, 112, 112, 16, 32, 3, 2, 1, 1, 1),
+]
+EXTRA = {"few-channels": FEW_CHANNELS, "five": FIVE, "stride-2": STRIDE_2}
 
 
 def cpu_ms(call: Callable[[], object], repeats: int) -> float:
@@ -75,16 +83,18 @@ def main() -> None:
     strided.set_num_threads(1)
     rng = np.random.default_rng(0)
     print("layer                 N  side  C->O  d k | direct fwd/gin/gw ms | "
-          + "F(m, k) / direct fwd gin gw  GFLOP/s, per m (3x3: 2, 4, 6; 5x5: 2, 4) | auto")
+          + "F(m, k) / direct fwd gin gw  GFLOP/s, per m (3x3: 2, 4, 6; 5x5: 2, 4; 3x3 stride "
+          "2: 4 over the phases) | auto")
     rates: dict[tuple[int, int, str], list[float]] = {}
     with threadpool_limits(1):
         for set_name in args.sets:
             layers = sets[set_name]
             for name, n, h, width, cin, cout, k, stride, pad, dilation, groups in layers:
-                if k not in TILES or (stride, groups) != (1, 1):
+                phased = (k, stride, dilation, groups) == (3, 2, 1, 1)  # F(m x m, 2x2)
+                if not phased and (k not in TILES or (stride, groups) != (1, 1)):
                     continue
                 spec = make_spec("bench", (n, h, width, cin), (k, k, cin, cout), rank=2,
-                                 padding=pad, dilation=dilation)
+                                 stride=stride, padding=pad, dilation=dilation)
                 x = rng.standard_normal(spec.input_shape, dtype=np.float32)
                 w = (rng.standard_normal(spec.weight_shape) / (k * math.sqrt(cin))
                      ).astype(np.float32)
@@ -92,12 +102,13 @@ def main() -> None:
                 flops = 2 * math.prod(spec.output_shape) * k * k * cin
                 direct = [cpu_ms(c, args.repeats) for c in passes(_direct, spec, x, w, dy)]
                 cells = []
-                for m in TILES[k]:
+                for m in (4,) if phased else TILES[k]:
                     ms = [cpu_ms(c, args.repeats)
                           for c in passes(_winograd, spec, x, w, dy, tile=m)]
                     if min(cin, cout) >= 32:
                         for which, t in zip(("forward", "grad_input", "grad_weight"), ms):
-                            rates.setdefault((m, k, which), []).append(flops / t / 1e6)
+                            rates.setdefault((m, 2 if phased else k, which), []).append(
+                                flops / t / 1e6)
                     ratios = " ".join(f"{t / d:4.2f}" for t, d in zip(ms, direct))
                     per_pass = "/".join(f"{flops / t / 1e6:3.0f}" for t in ms)
                     cells.append(f"{ratios}  {per_pass}")

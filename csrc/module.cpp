@@ -397,9 +397,10 @@ const strided::WinogradLevel* winograd_active() {
     return &strided::winograd_portable;
 }
 
-// The variants: F(2, 3), F(4, 3), F(6, 3), F(2, 5), F(4, 5).
+// The variants: F(2, 3), F(4, 3), F(6, 3), F(2, 5), F(4, 5), F(4, 2), F(6, 2).
 bool winograd_pair(long long m, long long r) {
-    return (r == 3 && (m == 2 || m == 4 || m == 6)) || (r == 5 && (m == 2 || m == 4));
+    return (r == 3 && (m == 2 || m == 4 || m == 6)) || (r == 5 && (m == 2 || m == 4)) ||
+           (r == 2 && (m == 4 || m == 6));
 }
 
 bool check_winograd(const Geometry& g, long long m) {
@@ -407,7 +408,8 @@ bool check_winograd(const Geometry& g, long long m) {
         g.kernel[1] != g.kernel[2] || g.stride[1] != 1 || g.stride[2] != 1)
         return fail("_kernels: Winograd needs a 2-D square-kernel stride-1 ungrouped geometry");
     if (!winograd_pair(m, g.kernel[1]))
-        return fail("_kernels: Winograd tiles are 2, 4 or 6 for 3x3 kernels, 2 or 4 for 5x5");
+        return fail("_kernels: Winograd tiles are 2, 4 or 6 for 3x3 kernels, 2 or 4 for 5x5, "
+                    "4 or 6 for 2x2");
     return true;
 }
 

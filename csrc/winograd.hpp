@@ -1,5 +1,7 @@
-// Winograd's minimal filtering F(m x m, r x r) for r = 3 (m = 2, 4, 6) and r = 5 (m = 2, 4):
-// the transform matrices and the table of kernels each instruction-set level fills in
+// Winograd's minimal filtering F(m x m, r x r) for r = 3 (m = 2, 4, 6), r = 5 (m = 2, 4) and
+// r = 2 (m = 4, 6: a stride-2 3x3 kernel's phases, src/strided/_algorithms/_winograd.py,
+// which uses m = 4 only: F(6x6, 2x2) misses float32's error bound there): the
+// transform matrices and the table of kernels each instruction-set level fills in
 // (winograd.inc).
 //
 // One output tile Y (m x m) from an input tile d (a x a, a = m + r - 1) and an r x r kernel g,
@@ -202,6 +204,74 @@ template <> struct WinogradMatrices<4, 5> {
         {0.0, 2.0 / 9, 2.0 / 9, 2.0 / 45, 2.0 / 45, 8.0 / 45, 8.0 / 45, 0.0},
         {0.0, 2.0 / 9, -2.0 / 9, 4.0 / 45, -4.0 / 45, 4.0 / 45, -4.0 / 45, 0.0},
         {0.0, 2.0 / 9, 2.0 / 9, 8.0 / 45, 8.0 / 45, 2.0 / 45, 2.0 / 45, 1.0}};
+};
+
+template <> struct WinogradMatrices<4, 2> {
+    static constexpr int a = 5;
+    static constexpr double BT[5][5] = {
+        {0.5, -1.0, -0.5, 1.0, 0.0},
+        {0.0, -0.5, 0.5, 1.0, 0.0},
+        {0.0, -0.5, 1.5, -1.0, 0.0},
+        {0.0, 1.0, 0.0, -1.0, 0.0},
+        {0.0, 0.5, -1.0, -0.5, 1.0}};
+    static constexpr double G[5][2] = {
+        {2.0, 0.0},
+        {1.0, 1.0},
+        {1.0 / 3, -1.0 / 3},
+        {8.0 / 3, 4.0 / 3},
+        {0.0, 1.0}};
+    static constexpr double AT[4][5] = {
+        {1.0, 1.0, 1.0, 1.0, 0.0},
+        {0.0, 1.0, -1.0, 0.5, 0.0},
+        {0.0, 1.0, 1.0, 0.25, 0.0},
+        {0.0, 1.0, -1.0, 0.125, 1.0}};
+    static constexpr double A[5][4] = {
+        {1.0, 0.0, 0.0, 0.0},
+        {1.0, 1.0, 1.0, 1.0},
+        {1.0, -1.0, 1.0, -1.0},
+        {1.0, 0.5, 0.25, 0.125},
+        {0.0, 0.0, 0.0, 1.0}};
+    static constexpr double GT[2][5] = {
+        {2.0, 1.0, 1.0 / 3, 8.0 / 3, 0.0},
+        {0.0, 1.0, -1.0 / 3, 4.0 / 3, 1.0}};
+};
+
+template <> struct WinogradMatrices<6, 2> {
+    static constexpr int a = 7;
+    static constexpr double BT[7][7] = {
+        {0.5, -0.25, -2.5, 1.25, 2.0, -1.0, 0.0},
+        {0.0, -0.5, -0.25, 2.25, 1.0, -1.0, 0.0},
+        {0.0, 0.5, -0.75, -1.75, 3.0, -1.0, 0.0},
+        {0.0, 1.0, 1.5, -2.0, -1.5, 1.0, 0.0},
+        {0.0, -1.0, 2.5, 0.0, -2.5, 1.0, 0.0},
+        {0.0, 0.25, 0.0, -1.25, 0.0, 1.0, 0.0},
+        {0.0, -0.5, 0.25, 2.5, -1.25, -2.0, 1.0}};
+    static constexpr double G[7][2] = {
+        {2.0, 0.0},
+        {2.0 / 3, 2.0 / 3},
+        {2.0 / 9, -2.0 / 9},
+        {16.0 / 9, 8.0 / 9},
+        {16.0 / 15, -8.0 / 15},
+        {2.0 / 45, 4.0 / 45},
+        {0.0, 1.0}};
+    static constexpr double AT[6][7] = {
+        {1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0},
+        {0.0, 1.0, -1.0, 0.5, -0.5, 2.0, 0.0},
+        {0.0, 1.0, 1.0, 0.25, 0.25, 4.0, 0.0},
+        {0.0, 1.0, -1.0, 0.125, -0.125, 8.0, 0.0},
+        {0.0, 1.0, 1.0, 0.0625, 0.0625, 16.0, 0.0},
+        {0.0, 1.0, -1.0, 0.03125, -0.03125, 32.0, 1.0}};
+    static constexpr double A[7][6] = {
+        {1.0, 0.0, 0.0, 0.0, 0.0, 0.0},
+        {1.0, 1.0, 1.0, 1.0, 1.0, 1.0},
+        {1.0, -1.0, 1.0, -1.0, 1.0, -1.0},
+        {1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125},
+        {1.0, -0.5, 0.25, -0.125, 0.0625, -0.03125},
+        {1.0, 2.0, 4.0, 8.0, 16.0, 32.0},
+        {0.0, 0.0, 0.0, 0.0, 0.0, 1.0}};
+    static constexpr double GT[2][7] = {
+        {2.0, 2.0 / 3, 2.0 / 9, 16.0 / 9, 16.0 / 15, 2.0 / 45, 0.0},
+        {0.0, 2.0 / 3, -2.0 / 9, 8.0 / 9, -8.0 / 15, 4.0 / 45, 1.0}};
 };
 
 // How one call is cut (``plan``, the same function the kernels use): ``lanes`` output channels

@@ -43,8 +43,11 @@ def specs(draw, algorithm: str | None = None) -> ConvSpec:
     cg = draw(st.integers(1, 2 if small else 3))
     og = draw(st.integers(1, 2 if small else 3))
     if algorithm == "winograd":
-        kernel, stride = draw(st.sampled_from([(3, 3), (3, 3), (5, 5)])), (1, 1)
+        kernel, stride = draw(st.sampled_from([((3, 3), (1, 1)), ((3, 3), (1, 1)),
+                                               ((5, 5), (1, 1)), ((3, 3), (2, 2))]))
         dilation = (draw(st.sampled_from([1, 1, 2, 3])), draw(st.sampled_from([1, 1, 2])))
+        if stride == (2, 2):  # by phases, at dilation 1
+            dilation = (1, 1)
     else:
         kernel = tuple(draw(st.integers(1, 2 if small else 3)) for _ in range(rank))
         stride = tuple(draw(st.integers(1, 2)) for _ in range(rank))
@@ -181,6 +184,10 @@ def test_auto_takes_winograd_from_eight_channels_and_32_for_the_weight_gradient(
     for c, o in ((4, 64), (64, 3)):  # the transforms cost what the multiplies save
         few = ConvSpec(4, (28, 28), c, (3, 3), o, (1, 1), (1, 1), ((1, 1), (1, 1)))
         assert choose(few, f32) is ALGORITHMS["direct"], few
+    downsample = ConvSpec(16, (56, 56), 64, (3, 3), 128, (2, 2), (1, 1), ((1, 1), (1, 1)))
+    assert _winograd.supports(downsample, f32) is None  # by its phases, but not faster
+    for direction in DIRECTIONS:
+        assert choose(downsample, f32, direction) is ALGORITHMS["direct"], direction
 
 
 def test_auto_takes_winograd_for_5x5_from_16_channels_and_32_for_the_weight_gradient() -> None:
@@ -205,6 +212,12 @@ def test_an_algorithm_asked_for_what_it_cannot_do_raises() -> None:
                              r"Winograd needs a 3x3 or 5x5 kernel; got kernel_size=\(7, 7\); "
                              r"use algorithm='auto'"):
         strided.nn.conv2d(x, w, 1, "SAME", algorithm="winograd")
+    with pytest.raises(NotImplementedError,
+                       match=r"Winograd needs stride 1, or stride 2 for a 3x3 kernel at "
+                             r"dilation 1; got stride=\(2, 2\), kernel_size=\(3, 3\), "
+                             r"dilation=\(2, 2\)"):
+        strided.nn.conv2d(np.ones((1, 9, 9, 2)), np.ones((3, 3, 2, 3)), 2, "SAME",
+                          dilations=2, algorithm="winograd")
     with pytest.raises(NotImplementedError, match=r"pointwise needs a 1x1 kernel"):
         strided.nn.conv2d(x, w, 1, "SAME", algorithm="pointwise")
     with pytest.raises(NotImplementedError, match=r"Winograd's fractions are not exact in "

@@ -12,7 +12,7 @@ The algorithms (``algorithm=`` names):
 
 * ``im2col``: gather windows into columns, one GEMM; every case, in a bounded workspace;
 * ``winograd``: compiled F(2x2 / 4x4 / 6x6, 3x3) and F(2x2 / 4x4, 5x5), 2-D 3x3 and 5x5
-  stride-1 ungrouped floats (dilation by phases);
+  stride-1 ungrouped floats (dilation by phases), and 3x3 stride 2 by its phases;
 * ``pointwise``: 1x1 kernels without padding as one plain GEMM;
 * ``direct``: compiled register-blocked kernels (float32, float64), every case;
 * ``fft``: products per frequency, ungrouped floats, for large kernels.
@@ -152,8 +152,21 @@ _WINOGRAD_CHANNELS: dict[tuple[int, Direction], int] = {
 }
 
 
+#: Stride-2 3x3 layers by their phases (F(4x4, 2x2) over 4C channels), winograd / direct for
+#: forward, input gradient, weight gradient (the same command, ``--sets stride-2``, and the
+#: suite's and held-out set's two): downsample 16 x 56^2, 64 -> 128: 0.95 0.99 1.29; held-out
+#: 5, 8 x 56^2, 128 -> 256: 1.38 1.91 1.03; 16 x 28^2, 128 -> 256: 1.62 1.60 1.30; 16 x 14^2,
+#: 256 -> 512: 1.58 2.37 1.52; 8 x 112^2, 16 -> 32: 1.74 1.22 1.96.  Never faster than
+#: direct beyond noise: the phases' kernel (16 taps of which 9 are real) and its transform
+#: (a^2 4C O values, 4x a stride-1 layer's) cost what the fewer multiplies save, so ``auto``
+#: keeps stride 2 on direct (``algorithm="winograd"`` still runs it).
+
+
 def _winograd_pays(spec: ConvSpec, direction: Direction) -> bool:
-    """Whether ``spec`` has channels enough for Winograd to beat direct in ``direction``."""
+    """Whether ``spec`` has channels enough for Winograd to beat direct in ``direction``
+    (never at stride 2, as measured above)."""
+    if spec.stride != (1, 1):
+        return False
     return (min(spec.in_channels, spec.out_channels)
             >= _WINOGRAD_CHANNELS[spec.kernel_size[0], direction])
 

@@ -1,5 +1,6 @@
 """Winograd's minimal filtering F(m x m, r x r) in compiled kernels: 3x3 kernels with m = 2,
-4, 6 and 5x5 kernels with m = 2, 4.
+4, 6 and 5x5 kernels with m = 2, 4 at stride 1; 3x3 kernels at stride 2 by their phases, a
+stride-1 2x2 convolution over the input's four phases stacked as channels, with m = 4.
 
 Lavin and Gray's algorithm computes each ``m x m`` output tile from an ``a x a`` input tile
 ``d`` (``a = m + r - 1``) and the r x r kernel ``g`` as::
@@ -20,7 +21,9 @@ kernels) and the output transform (bias and ReLU fused)::
                       (r - 1) d - p (``_direct._phases``' one phase of a stride-1 convolution)
     grad_weight  dg = G^T [sum over tiles of V^T (A dY A^T)] G
 
-A tile is ``m`` outputs ``d`` apart, so a dilated kernel runs on its phases in place.
+A tile is ``m`` outputs ``d`` apart, so a dilated kernel runs on its phases in place.  A
+stride-2 layer's phases are a copy (``_to_phases``), made for groups of images that fit half
+the workspace limit.
 
 Memory: every buffer is allocated here, under the workspace limit (``get_workspace_limit``):
 U (a^2 C O values), and per thread the block's V and M (about 320 KiB) and, for the weight
@@ -43,6 +46,7 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 
@@ -53,14 +57,18 @@ from .._runtime._workspace import WEIGHT_BYTES, buffer, empty_safe, get_workspac
 from .._spec import ConvSpec
 from ._direct import _contiguous, _five, _geometry, _phases
 
-#: The variants (m, r): F(m x m, r x r).
-VARIANTS: tuple[tuple[int, int], ...] = ((2, 3), (4, 3), (6, 3), (2, 5), (4, 5))
+#: The variants (m, r): F(m x m, r x r); F(4x4, 2x2) computes stride-2 3x3 layers from their
+#: phases (``_phased``).  The kernels have F(6x6, 2x2) too, unused: over a 512-channel layer's
+#: 2048 phase channels its float32 forward error was 1.1e-5, above the 1e-5 promised.
+VARIANTS: tuple[tuple[int, int], ...] = ((2, 3), (4, 3), (6, 3), (2, 5), (4, 5), (4, 2))
 
 #: Tile side a = m + r - 1 -> the finite interpolation points (the point at infinity is the
 #: last); the matrices of ``csrc/winograd.hpp`` are built from these.
 POINTS: dict[int, tuple[Fraction, ...]] = {
     4: tuple(Fraction(p) for p in (0, 1, -1)),
+    5: tuple(Fraction(p) for p in (0, 1, -1, Fraction(1, 2))),
     6: tuple(Fraction(p) for p in (0, 1, -1, Fraction(1, 2), -2)),
+    7: tuple(Fraction(p) for p in (0, 1, -1, Fraction(1, 2), Fraction(-1, 2), 2)),
     8: tuple(Fraction(p) for p in (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))),
 }
 
@@ -73,23 +81,31 @@ ERROR_AT_512: dict[tuple[int, int], tuple[float, float, float]] = {
     (6, 3): (9.1e-6, 9.0e-6, 1.8e-6),
     (2, 5): (3.3e-6, 3.3e-6, 8.2e-7),
     (4, 5): (8.6e-6, 8.6e-6, 1.7e-6),
+    (4, 2): (3.5e-6, 3.0e-6, 4.6e-7),  # a stride-2 3x3 layer: 2048 channels of phases
 }
 
 
 def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
-    """Winograd does 2-D, 3x3 or 5x5, stride 1, ungrouped, floating-point convolutions (any
-    dilation)."""
+    """Winograd does 2-D, ungrouped, floating-point convolutions: 3x3 or 5x5 at stride 1 (any
+    dilation), and 3x3 at stride 2 (dilation 1, by phases)."""
     if spec.rank != 2:
         return f"Winograd is 2-D only; got {spec.rank} spatial dimension(s)"
     if spec.kernel_size not in ((3, 3), (5, 5)):
         return f"Winograd needs a 3x3 or 5x5 kernel; got kernel_size={spec.kernel_size}"
-    if spec.stride != (1, 1):
-        return f"Winograd needs stride 1; got stride={spec.stride}"
+    if spec.stride != (1, 1) and not _phased(spec):
+        return (f"Winograd needs stride 1, or stride 2 for a 3x3 kernel at dilation 1; got "
+                f"stride={spec.stride}, kernel_size={spec.kernel_size}, "
+                f"dilation={spec.dilation}")
     if spec.groups != 1:
         return f"Winograd needs groups=1; got groups={spec.groups}"
     if np.dtype(dtype).kind != "f":
         return f"Winograd's fractions are not exact in integers; got dtype {np.dtype(dtype)}"
     return None
+
+
+def _phased(spec: ConvSpec) -> bool:
+    """A 3x3 stride-2 convolution at dilation 1: computed from its phases (``_to_phases``)."""
+    return spec.kernel_size == (3, 3) and spec.stride == (2, 2) and spec.dilation == (1, 1)
 
 
 #: The per-call cost of the transformed kernel U (a*a*C*O values: transformed once, then read
@@ -98,16 +114,16 @@ def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
 #: F(4x4)'s time where products alone predict 1.78, 16 x 14x14 x 256 in 0.86 where they
 #: predict 1.36.  5x5: F(4x4) was the faster on every layer measured, down to 16 x 7x7 x 256
 #: (0.40 of direct's forward time against F(2x2)'s 0.67), which any value under 183 gives;
-#: 64 keeps F(2x2) for outputs of one tile.
-KERNEL_TILES: dict[int, int] = {3: 256, 5: 64}
+#: 64 keeps F(2x2) for outputs of one tile.  2x2 (a stride-2 3x3 layer's phases): as 3x3.
+KERNEL_TILES: dict[int, int] = {2: 256, 3: 256, 5: 64}
 
 
 def tile_size(output_size: Sequence[int], dilation: Sequence[int] = (1, 1),
               batch: int = 1, kernel: int = 3) -> int:
-    """Output tile m (2, 4 or 6 for a 3x3 kernel, 2 or 4 for 5x5) with the least modelled cost
-    ``(m + r - 1)^2 * (tiles + KERNEL_TILES[r])``: products per tile, and the kernel's
-    transform and reads per call (tiles counted per phase of a dilation; the smaller m on a
-    tie)."""
+    """Output tile m (2, 4 or 6 for a 3x3 kernel, 2 or 4 for 5x5, 4 for 2x2) with the
+    least modelled cost ``(m + r - 1)^2 * (tiles + KERNEL_TILES[r])``: products per tile, and
+    the kernel's transform and reads per call (tiles counted per phase of a dilation; the
+    smaller m on a tie)."""
     def cost(m: int) -> int:
         tiles = batch
         for n, d in zip(output_size, dilation):
@@ -227,6 +243,9 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | Non
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
     y = np.empty(spec.output_shape, dtype=dtype)
+    if _phased(spec):
+        _phased_forward(x, w, y, spec, bias, relu, tile, cache)
+        return y
     geometry = _geometry(spec.batch, 1, spec.in_channels, spec.out_channels, spec.input_size,
                          spec.output_size, spec.kernel_size, spec.stride, spec.dilation,
                          [lo for lo, _ in spec.padding], relu)
@@ -242,6 +261,9 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec,
     (r, r, O, C), padding ``(r - 1) d - p`` (negative where p is wider); -> (N, H, W, C).
     ``cache`` keeps U (of the rotated kernel)."""
     dtype = np.result_type(grad_output, w)
+    if _phased(spec):
+        return _phased_grad_input(grad_output.astype(dtype, copy=False),
+                                  w.astype(dtype, copy=False), spec, tile, cache)
     (_, taps, kernel, dilation, pad), = _phases(spec)  # stride 1: one phase, all of dx
     rotated = np.swapaxes(w.astype(dtype, copy=False)[(*taps, slice(None), slice(None))], -1, -2)
     dx = np.empty(spec.input_shape, dtype=dtype)
@@ -257,20 +279,148 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec,
                 tile: int | None = None) -> np.ndarray:
     """dw = G^T [sum over tiles of V^T (A dY A^T)] G; -> (r, r, C, O)."""
     dtype = np.result_type(x, grad_output)
+    if _phased(spec):
+        return _phased_grad_weight(x.astype(dtype, copy=False),
+                                   grad_output.astype(dtype, copy=False), spec, tile)
     dw = np.empty(spec.weight_shape, dtype=dtype)
     geometry = _geometry(spec.batch, 1, spec.in_channels, spec.out_channels, spec.input_size,
                          spec.output_size, spec.kernel_size, spec.stride, spec.dilation,
                          [lo for lo, _ in spec.padding])
     m = tile or tile_size(spec.output_size, spec.dilation, spec.batch, spec.kernel_size[0])
-    x5 = _five(_contiguous(x.astype(dtype, copy=False)))
-    dy = _contiguous(grad_output.astype(dtype, copy=False))
-    groups = _channel_groups(m, dtype.itemsize, True, geometry)
+    _grad_weight_into(x.astype(dtype, copy=False), grad_output.astype(dtype, copy=False), dw,
+                      geometry, m)
+    return dw
+
+
+def _grad_weight_into(x: np.ndarray, dy: np.ndarray, dw: np.ndarray, geometry: np.ndarray,
+                      m: int) -> None:
+    """dw (r, r, C, O) = the weight-gradient kernels' result, by groups of output channels
+    under the workspace limit."""
+    x5, dy = _five(_contiguous(x)), _contiguous(dy)
+    groups = _channel_groups(m, dw.itemsize, True, geometry)
     for out in groups:
         g = _with_outputs(geometry, out.stop - out.start)
-        part = dw if len(groups) == 1 else np.empty((*spec.weight_shape[:-1], out.stop - out.start),
-                                                    dtype=dtype)
-        _kernels.winograd_grad_weight(m, x5, dy if len(groups) == 1 else _contiguous(dy[..., out]),
-                                      part, g, _scratch(m, dtype, True, g))
-        if len(groups) > 1:
+        whole = len(groups) == 1
+        part = dw if whole else np.empty((*dw.shape[:-1], out.stop - out.start), dtype=dw.dtype)
+        _kernels.winograd_grad_weight(m, x5, dy if whole else _contiguous(dy[..., out]), part,
+                                      g, _scratch(m, dw.dtype, True, g))
+        if not whole:
             dw[..., out] = part
+
+
+# ---------------------------------------------------------------------------------------------
+# Stride 2, 3x3: the phases.  Per dimension, input index 2o + k - p = 2(o + q) + h with the
+# phase h = (k - p) mod 2 and q = floor((k - p) / 2), which takes two values q0 + j (j = 0, 1,
+# q0 = floor(-p / 2)).  So the layer is a stride-1 2x2 convolution of the phases stacked as
+# channels, x'[n, i, j, (h_row, h_col, c)] = x[n, 2i + h_row, 2j + h_col, c] (zero past the
+# input), with the kernel w'[j_row, j_col, (h_row, h_col, c), o] = w[k_row, k_col, c, o] (zero
+# where no tap lands) and padding -q0 before; 16 of its 4C x 2 x 2 taps per output are real
+# for 9, so F(4x4, 2x2) does 25 * 4 / 16 = 6.25 multiplies per output and input channel
+# against direct's 9.  The input gradient is the same 2x2 convolution's
+# (then dx from dx'), the weight gradient its weight gradient (then w's taps from w').
+
+
+def _phase_taps(pad: int) -> list[tuple[int, int]]:
+    """Per tap k = 0, 1, 2 of one dimension: (j, h) of its place in the 2x2 kernel's phases."""
+    q0 = -((pad + 1) // 2)
+    return [(((k - pad) - (k - pad) % 2) // 2 - q0, (k - pad) % 2) for k in range(3)]
+
+
+def _phase_geometry(spec: ConvSpec) -> tuple[list[int], list[int], list[int]]:
+    """(x' size, padding before of the 2x2 convolution, (j, h) per tap) per dimension."""
+    sizes = [-(-n // 2) for n in spec.input_size]
+    pads = [(lo + 1) // 2 for lo, _ in spec.padding]
+    return sizes, pads, [lo for lo, _ in spec.padding]
+
+
+def _to_phases(x: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """(N, H, W, C) -> x' (N, H', W', 4C), a copy, zeros past the input."""
+    n, h, w, c = x.shape
+    out = np.zeros((n, sizes[0], 2, sizes[1], 2, c), dtype=x.dtype)
+    out.reshape(n, 2 * sizes[0], 2 * sizes[1], c)[:, :h, :w] = x
+    return np.ascontiguousarray(out.transpose(0, 1, 3, 2, 4, 5)).reshape(n, *sizes, 4 * c)
+
+
+def _from_phases(xp: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """x' (N, H', W', 4C) -> (N, H, W, C): the inverse of ``_to_phases`` on the input's part."""
+    n, h2, w2, c4 = xp.shape
+    c = c4 // 4
+    full = xp.reshape(n, h2, w2, 2, 2, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * h2, 2 * w2, c)
+    return np.ascontiguousarray(full[:, :shape[1], :shape[2]])
+
+
+def _phase_kernel(w: np.ndarray, pads: list[int]) -> np.ndarray:
+    """w (3, 3, C, O) -> w' (2, 2, 4C, O)."""
+    rows, cols = _phase_taps(pads[0]), _phase_taps(pads[1])
+    c, o = w.shape[2:]
+    wp = np.zeros((2, 2, 2, 2, c, o), dtype=w.dtype)
+    for kr, (jr, hr) in enumerate(rows):
+        for kc, (jc, hc) in enumerate(cols):
+            wp[jr, jc, hr, hc] = w[kr, kc]
+    return wp.reshape(2, 2, 4 * c, o)
+
+
+def _from_phase_kernel(wp: np.ndarray, pads: list[int], shape: tuple[int, ...]) -> np.ndarray:
+    """dw' (2, 2, 4C, O) -> dw (3, 3, C, O): each tap's place in w'."""
+    rows, cols = _phase_taps(pads[0]), _phase_taps(pads[1])
+    w6 = wp.reshape(2, 2, 2, 2, *shape[2:])
+    dw = np.empty(shape, dtype=wp.dtype)
+    for kr, (jr, hr) in enumerate(rows):
+        for kc, (jc, hc) in enumerate(cols):
+            dw[kr, kc] = w6[jr, jc, hr, hc]
     return dw
+
+
+def _image_groups(batch: int, per_image: int) -> list[slice]:
+    """Images in groups whose phase copies (``per_image`` bytes each) fit half the workspace
+    limit, one image at least."""
+    step = max(1, get_workspace_limit() // 2 // max(per_image, 1))
+    return [slice(i, min(i + step, batch)) for i in range(0, batch, step)]
+
+
+def _phased_forward(x: np.ndarray, w: np.ndarray, y: np.ndarray, spec: ConvSpec,
+                    bias: np.ndarray | None, relu: bool, tile: int | None,
+                    cache: KernelCache | None) -> None:
+    sizes, pads, raw = _phase_geometry(spec)
+    wp = _phase_kernel(w, raw)
+    m = tile or tile_size(spec.output_size, (1, 1), spec.batch, 2)
+    kept = cache if cache is not None else KernelCache()  # U once for all groups
+    for images in _image_groups(spec.batch, 4 * math.prod(sizes) * x.shape[-1] * x.itemsize):
+        xp = _to_phases(x[images], sizes)
+        geometry = _geometry(xp.shape[0], 1, 4 * spec.in_channels, spec.out_channels, sizes,
+                             spec.output_size, (2, 2), (1, 1), (1, 1), pads, relu)
+        _forward_into(xp, wp, y[images], geometry, m, bias, kept)
+
+
+def _phased_grad_input(dy: np.ndarray, w: np.ndarray, spec: ConvSpec, tile: int | None,
+                       cache: KernelCache | None) -> np.ndarray:
+    """dx' = the 2x2 convolution's input gradient: its kernel rotated, channels swapped,
+    padding 1 - p' before; then dx from dx'."""
+    sizes, pads, raw = _phase_geometry(spec)
+    rotated = np.swapaxes(_phase_kernel(w, raw)[::-1, ::-1], -1, -2)
+    dx = np.empty(spec.input_shape, dtype=dy.dtype)
+    m = tile or tile_size(sizes, (1, 1), spec.batch, 2)
+    kept = cache if cache is not None else KernelCache()
+    for images in _image_groups(spec.batch, 4 * math.prod(sizes) * dx.shape[-1] * dx.itemsize):
+        n = len(range(spec.batch)[images])
+        dxp = np.empty((n, *sizes, 4 * spec.in_channels), dtype=dy.dtype)
+        geometry = _geometry(n, 1, spec.out_channels, 4 * spec.in_channels, spec.output_size,
+                             sizes, (2, 2), (1, 1), (1, 1), [1 - p for p in pads])
+        _forward_into(_contiguous(dy[images]), rotated, dxp, geometry, m, None, kept)
+        dx[images] = _from_phases(dxp, spec.input_shape)
+    return dx
+
+
+def _phased_grad_weight(x: np.ndarray, dy: np.ndarray, spec: ConvSpec, tile: int | None
+                        ) -> np.ndarray:
+    sizes, pads, raw = _phase_geometry(spec)
+    dwp = np.zeros((2, 2, 4 * spec.in_channels, spec.out_channels), dtype=x.dtype)
+    part = np.empty_like(dwp)
+    m = tile or tile_size(spec.output_size, (1, 1), spec.batch, 2)
+    for images in _image_groups(spec.batch, 4 * math.prod(sizes) * x.shape[-1] * x.itemsize):
+        xp = _to_phases(x[images], sizes)
+        geometry = _geometry(xp.shape[0], 1, 4 * spec.in_channels, spec.out_channels, sizes,
+                             spec.output_size, (2, 2), (1, 1), (1, 1), pads)
+        _grad_weight_into(xp, _contiguous(dy[images]), part, geometry, m)
+        dwp += part
+    return _from_phase_kernel(dwp, raw, spec.weight_shape)
