@@ -397,29 +397,94 @@ const strided::WinogradLevel* winograd_active() {
     return &strided::winograd_portable;
 }
 
+// The variants: F(2, 3), F(4, 3), F(6, 3), F(2, 5), F(4, 5), F(4, 2), F(6, 2).
+bool winograd_pair(long long m, long long r) {
+    return (r == 3 && (m == 2 || m == 4 || m == 6)) || (r == 5 && (m == 2 || m == 4)) ||
+           (r == 2 && (m == 4 || m == 6));
+}
+
 bool check_winograd(const Geometry& g, long long m) {
-    if (m != 2 && m != 4 && m != 6) return fail("_kernels: Winograd tiles are 2, 4 or 6");
     if (g.groups != 1 || g.in[0] != 1 || g.out[0] != 1 || g.kernel[0] != 1 ||
-        g.kernel[1] != 3 || g.kernel[2] != 3 || g.stride[1] != 1 || g.stride[2] != 1)
-        return fail("_kernels: Winograd needs a 2-D 3x3 stride-1 ungrouped geometry");
+        g.kernel[1] != g.kernel[2] || g.stride[1] != 1 || g.stride[2] != 1)
+        return fail("_kernels: Winograd needs a 2-D square-kernel stride-1 ungrouped geometry");
+    if (!winograd_pair(m, g.kernel[1]))
+        return fail("_kernels: Winograd tiles are 2, 4 or 6 for 3x3 kernels, 2 or 4 for 5x5, "
+                    "4 or 6 for 2x2");
     return true;
 }
 
-// winograd_forward(m, x, w (3, 3, C, O), bias or None, y, geometry)
-PyObject* py_winograd_forward(PyObject*, PyObject* args) {
-    PyObject *x_obj, *w_obj, *b_obj, *y_obj, *g_obj;
+strided::WinogradPlan winograd_plan_of(const Geometry& g, long long m, char kind, bool gw) {
+    const strided::WinogradLevel* level = winograd_active();
+    return kind == 'f' ? level->f32.plan(g, int(m), gw) : level->f64.plan(g, int(m), gw);
+}
+
+bool check_scratch(const Buffer& s, const strided::WinogradPlan& plan, char kind) {
+    if (s.kind() != kind || !s.c_contiguous() || s.count() < plan.parts * plan.scratch) {
+        PyErr_Format(PyExc_ValueError, "_kernels: scratch must hold %lld contiguous values of "
+                     "the input's dtype", (long long)(plan.parts * plan.scratch));
+        return false;
+    }
+    return true;
+}
+
+// winograd_plan(m, itemsize, grad_weight, geometry) -> (lanes, tiles, parts, u, scratch)
+PyObject* py_winograd_plan(PyObject*, PyObject* args) {
+    PyObject* g_obj;
+    long long m, itemsize;
+    int gw;
+    if (!PyArg_ParseTuple(args, "LLpO", &m, &itemsize, &gw, &g_obj)) return nullptr;
+    Geometry g;
+    if (!read_geometry(g_obj, &g) || !check_winograd(g, m)) return nullptr;
+    if (itemsize != 4 && itemsize != 8) return fail("_kernels: itemsize must be 4 or 8"), nullptr;
+    strided::WinogradPlan p = winograd_plan_of(g, m, itemsize == 4 ? 'f' : 'd', gw != 0);
+    return Py_BuildValue("(LLLLL)", (long long)p.lanes, (long long)p.tiles, (long long)p.parts,
+                         (long long)p.u, (long long)p.scratch);
+}
+
+// winograd_weights(m, w (r, r, C, O), u (plan's u values), geometry): U = G g G^T
+PyObject* py_winograd_weights(PyObject*, PyObject* args) {
+    PyObject *w_obj, *u_obj, *g_obj;
     long long m;
-    if (!PyArg_ParseTuple(args, "LOOOOO", &m, &x_obj, &w_obj, &b_obj, &y_obj, &g_obj))
+    if (!PyArg_ParseTuple(args, "LOOO", &m, &w_obj, &u_obj, &g_obj)) return nullptr;
+    Geometry g;
+    Buffer w, u;
+    if (!read_geometry(g_obj, &g) || !check_winograd(g, m) || !w.get(w_obj, "w", false) ||
+        !u.get(u_obj, "u", true))
+        return nullptr;
+    char kind = w.kind();
+    if (kind == 0) return fail("_kernels: w must be float32 or float64"), nullptr;
+    strided::WinogradPlan plan = winograd_plan_of(g, m, kind, false);
+    if (!check_plain(w, g.taps() * g.cg * g.og, kind, "w") || !check_plain(u, plan.u, kind, "u"))
+        return nullptr;
+    const strided::WinogradLevel* level = winograd_active();
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 'f')
+        level->f32.weights(g, int(m), static_cast<const float*>(w.view.buf),
+                           static_cast<float*>(u.view.buf));
+    else
+        level->f64.weights(g, int(m), static_cast<const double*>(w.view.buf),
+                           static_cast<double*>(u.view.buf));
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+// winograd_forward(m, x, u (from winograd_weights), bias or None, y, geometry, scratch)
+PyObject* py_winograd_forward(PyObject*, PyObject* args) {
+    PyObject *x_obj, *u_obj, *b_obj, *y_obj, *g_obj, *s_obj;
+    long long m;
+    if (!PyArg_ParseTuple(args, "LOOOOOO", &m, &x_obj, &u_obj, &b_obj, &y_obj, &g_obj, &s_obj))
         return nullptr;
     Geometry g;
-    Buffer x, w, b, y;
+    Buffer x, u, b, y, s;
     if (!read_geometry(g_obj, &g) || !check_winograd(g, m) || !x.get(x_obj, "x", false) ||
-        !w.get(w_obj, "w", false) || !y.get(y_obj, "y", true))
+        !u.get(u_obj, "u", false) || !y.get(y_obj, "y", true) ||
+        !s.get(s_obj, "scratch", true))
         return nullptr;
     char kind = x.kind();
-    if (!check_input(x, g, g.cg, kind, "x") || !check_plain(w, 9 * g.cg * g.og, kind, "w") ||
-        !check_output(y, &g, g.og, kind, "y"))
+    if (!check_input(x, g, g.cg, kind, "x") || !check_output(y, &g, g.og, kind, "y"))
         return nullptr;
+    strided::WinogradPlan plan = winograd_plan_of(g, m, kind, false);
+    if (!check_plain(u, plan.u, kind, "u") || !check_scratch(s, plan, kind)) return nullptr;
     bool has_bias = b_obj != Py_None;
     if (has_bias && (!b.get(b_obj, "bias", false) || !check_plain(b, g.og, kind, "bias")))
         return nullptr;
@@ -427,59 +492,64 @@ PyObject* py_winograd_forward(PyObject*, PyObject* args) {
     Py_BEGIN_ALLOW_THREADS
     if (kind == 'f')
         level->f32.forward(g, int(m), static_cast<const float*>(x.view.buf),
-                           static_cast<const float*>(w.view.buf),
+                           static_cast<const float*>(u.view.buf),
                            has_bias ? static_cast<const float*>(b.view.buf) : nullptr,
-                           static_cast<float*>(y.view.buf));
+                           static_cast<float*>(y.view.buf), static_cast<float*>(s.view.buf));
     else
         level->f64.forward(g, int(m), static_cast<const double*>(x.view.buf),
-                           static_cast<const double*>(w.view.buf),
+                           static_cast<const double*>(u.view.buf),
                            has_bias ? static_cast<const double*>(b.view.buf) : nullptr,
-                           static_cast<double*>(y.view.buf));
+                           static_cast<double*>(y.view.buf), static_cast<double*>(s.view.buf));
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
 
-// winograd_grad_weight(m, x, dy, dw (3, 3, C, O), geometry)
+// winograd_grad_weight(m, x, dy, dw (r, r, C, O), geometry, scratch)
 PyObject* py_winograd_grad_weight(PyObject*, PyObject* args) {
-    PyObject *x_obj, *dy_obj, *dw_obj, *g_obj;
+    PyObject *x_obj, *dy_obj, *dw_obj, *g_obj, *s_obj;
     long long m;
-    if (!PyArg_ParseTuple(args, "LOOOO", &m, &x_obj, &dy_obj, &dw_obj, &g_obj)) return nullptr;
+    if (!PyArg_ParseTuple(args, "LOOOOO", &m, &x_obj, &dy_obj, &dw_obj, &g_obj, &s_obj))
+        return nullptr;
     Geometry g;
-    Buffer x, dy, dw;
+    Buffer x, dy, dw, s;
     if (!read_geometry(g_obj, &g) || !check_winograd(g, m) || !x.get(x_obj, "x", false) ||
-        !dy.get(dy_obj, "dy", false) || !dw.get(dw_obj, "dw", true))
+        !dy.get(dy_obj, "dy", false) || !dw.get(dw_obj, "dw", true) ||
+        !s.get(s_obj, "scratch", true))
         return nullptr;
     char kind = x.kind();
     if (!check_input(x, g, g.cg, kind, "x") ||
         !check_plain(dy, g.rows() * g.out[2] * g.og, kind, "dy") ||
-        !check_plain(dw, 9 * g.cg * g.og, kind, "dw"))
+        !check_plain(dw, g.taps() * g.cg * g.og, kind, "dw") ||
+        !check_scratch(s, winograd_plan_of(g, m, kind, true), kind))
         return nullptr;
     const strided::WinogradLevel* level = winograd_active();
     Py_BEGIN_ALLOW_THREADS
     if (kind == 'f')
         level->f32.grad_weight(g, int(m), static_cast<const float*>(x.view.buf),
                                static_cast<const float*>(dy.view.buf),
-                               static_cast<float*>(dw.view.buf));
+                               static_cast<float*>(dw.view.buf), static_cast<float*>(s.view.buf));
     else
         level->f64.grad_weight(g, int(m), static_cast<const double*>(x.view.buf),
                                static_cast<const double*>(dy.view.buf),
-                               static_cast<double*>(dw.view.buf));
+                               static_cast<double*>(dw.view.buf),
+                               static_cast<double*>(s.view.buf));
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
 
-// winograd_transform(kind, m, src (count, p, p, ch), dst (count, q, q, ch)): one of the tile
+// winograd_transform(kind, m, r, src (count, p, p, ch), dst (count, q, q, ch)): one of the tile
 // transforms of csrc/winograd.hpp, for the tests.
 PyObject* py_winograd_transform(PyObject*, PyObject* args) {
     PyObject *src_obj, *dst_obj;
     int kind;
-    long long m;
-    if (!PyArg_ParseTuple(args, "iLOO", &kind, &m, &src_obj, &dst_obj)) return nullptr;
-    if ((m != 2 && m != 4 && m != 6) || kind < 0 || kind > 4)
-        return fail("_kernels: winograd_transform needs kind 0 to 4 and m 2, 4 or 6"), nullptr;
+    long long m, r;
+    if (!PyArg_ParseTuple(args, "iLLOO", &kind, &m, &r, &src_obj, &dst_obj)) return nullptr;
+    if (!winograd_pair(m, r) || kind < 0 || kind > 4)
+        return fail("_kernels: winograd_transform needs kind 0 to 4 and a variant's m and r"),
+               nullptr;
     Buffer src, dst;
     if (!src.get(src_obj, "src", false) || !dst.get(dst_obj, "dst", true)) return nullptr;
-    const int64_t a = m + 2, sides[5][2] = {{a, a}, {3, a}, {a, m}, {m, a}, {a, 3}};
+    const int64_t a = m + r - 1, sides[5][2] = {{a, a}, {r, a}, {a, m}, {m, a}, {a, r}};
     const int64_t p = sides[kind][0], q = sides[kind][1];
     const Py_buffer &s = src.view, &d = dst.view;
     char k = src.kind();
@@ -489,10 +559,10 @@ PyObject* py_winograd_transform(PyObject*, PyObject* args) {
     const strided::WinogradLevel* level = winograd_active();
     Py_BEGIN_ALLOW_THREADS
     if (k == 'f')
-        level->f32.transform(kind, int(m), s.shape[0], s.shape[3],
+        level->f32.transform(kind, int(m), int(r), s.shape[0], s.shape[3],
                              static_cast<const float*>(s.buf), static_cast<float*>(d.buf));
     else
-        level->f64.transform(kind, int(m), s.shape[0], s.shape[3],
+        level->f64.transform(kind, int(m), int(r), s.shape[0], s.shape[3],
                              static_cast<const double*>(s.buf), static_cast<double*>(d.buf));
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
@@ -511,9 +581,11 @@ PyMethodDef methods[] = {
     {"plane_forward", py_plane_forward, METH_VARARGS, "plane_forward(x, w, bias, y, geometry)"},
     {"plane_grad_weight", py_plane_grad_weight, METH_VARARGS, "plane_grad_weight(x, dy, dw, geometry)"},
     {"transpose", py_transpose, METH_VARARGS, "transpose(src, dst, threads): dst[n, q, p] = src[n, p, q]"},
-    {"winograd_forward", py_winograd_forward, METH_VARARGS, "winograd_forward(m, x, w, bias, y, geometry)"},
-    {"winograd_grad_weight", py_winograd_grad_weight, METH_VARARGS, "winograd_grad_weight(m, x, dy, dw, geometry)"},
-    {"winograd_transform", py_winograd_transform, METH_VARARGS, "winograd_transform(kind, m, src, dst)"},
+    {"winograd_plan", py_winograd_plan, METH_VARARGS, "winograd_plan(m, itemsize, grad_weight, geometry) -> (lanes, tiles, parts, u, scratch)"},
+    {"winograd_weights", py_winograd_weights, METH_VARARGS, "winograd_weights(m, w, u, geometry)"},
+    {"winograd_forward", py_winograd_forward, METH_VARARGS, "winograd_forward(m, x, u, bias, y, geometry, scratch)"},
+    {"winograd_grad_weight", py_winograd_grad_weight, METH_VARARGS, "winograd_grad_weight(m, x, dy, dw, geometry, scratch)"},
+    {"winograd_transform", py_winograd_transform, METH_VARARGS, "winograd_transform(kind, m, r, src, dst)"},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -94,7 +94,10 @@ def configs(draw, ranks=(1, 2, 3), modes=("zeros", "reflect", "replicate", "circ
     stride = draw(ints(1, 3))
     dilation = draw(ints(1, 2))
     if algorithm == "winograd":
-        kernel, stride = (3, 3), (1, 1)
+        kernel, stride = draw(st.sampled_from([((3, 3), (1, 1)), ((3, 3), (1, 1)),
+                                               ((5, 5), (1, 1)), ((3, 3), (2, 2))]))
+        if stride == (2, 2):  # by phases, at dilation 1
+            dilation = (1, 1)
     if algorithm == "pointwise":
         kernel = (1,) * rank
     mode = draw(st.sampled_from(modes))

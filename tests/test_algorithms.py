@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import tracemalloc
 from dataclasses import replace
+from itertools import product
 
 import numpy as np
 import pytest
@@ -42,8 +43,11 @@ def specs(draw, algorithm: str | None = None) -> ConvSpec:
     cg = draw(st.integers(1, 2 if small else 3))
     og = draw(st.integers(1, 2 if small else 3))
     if algorithm == "winograd":
-        kernel, stride = (3, 3), (1, 1)
+        kernel, stride = draw(st.sampled_from([((3, 3), (1, 1)), ((3, 3), (1, 1)),
+                                               ((5, 5), (1, 1)), ((3, 3), (2, 2))]))
         dilation = (draw(st.sampled_from([1, 1, 2, 3])), draw(st.sampled_from([1, 1, 2])))
+        if stride == (2, 2):  # by phases, at dilation 1
+            dilation = (1, 1)
     else:
         kernel = tuple(draw(st.integers(1, 2 if small else 3)) for _ in range(rank))
         stride = tuple(draw(st.integers(1, 2)) for _ in range(rank))
@@ -165,26 +169,55 @@ def test_auto_follows_the_measured_rule() -> None:
     assert choose(depthwise, f32, "grad_input") is ALGORITHMS["direct"]
 
 
-def test_auto_takes_winograd_from_four_channels() -> None:
+def test_auto_takes_winograd_from_eight_channels_and_32_for_the_weight_gradient() -> None:
     f32 = np.dtype(np.float32)
-    for size, c, o in (((56, 56), 64, 64), ((7, 7), 512, 512), ((14, 14), 16, 32),
-                       ((28, 28), 4, 4)):
+    for size, c, o in (((56, 56), 64, 64), ((7, 7), 512, 512), ((14, 14), 32, 64)):
         layer = ConvSpec(16, size, c, (3, 3), o, (1, 1), (1, 1), ((1, 1), (1, 1)))
-        assert choose(layer, f32) is ALGORITHMS["winograd"], layer
         dilated = replace(layer, dilation=(2, 2), padding=((2, 2), (2, 2)))
-        assert choose(dilated, f32) is ALGORITHMS["winograd"], dilated
-    for c, o in ((3, 16), (64, 3)):  # the transforms cost what the multiplies save
+        for spec, direction in product((layer, dilated), DIRECTIONS):
+            assert choose(spec, f32, direction) is ALGORITHMS["winograd"], (spec, direction)
+    for c, o in ((8, 8), (16, 16)):  # the direct weight gradient wins below 32
+        few = ConvSpec(8, (56, 56), c, (3, 3), o, (1, 1), (1, 1), ((1, 1), (1, 1)))
+        assert choose(few, f32) is ALGORITHMS["winograd"], few
+        assert choose(few, f32, "grad_input") is ALGORITHMS["winograd"], few
+        assert choose(few, f32, "grad_weight") is ALGORITHMS["direct"], few
+    for c, o in ((4, 64), (64, 3)):  # the transforms cost what the multiplies save
         few = ConvSpec(4, (28, 28), c, (3, 3), o, (1, 1), (1, 1), ((1, 1), (1, 1)))
         assert choose(few, f32) is ALGORITHMS["direct"], few
+    downsample = ConvSpec(16, (56, 56), 64, (3, 3), 128, (2, 2), (1, 1), ((1, 1), (1, 1)))
+    assert _winograd.supports(downsample, f32) is None  # by its phases, but not faster
+    for direction in DIRECTIONS:
+        assert choose(downsample, f32, direction) is ALGORITHMS["direct"], direction
+
+
+def test_auto_takes_winograd_for_5x5_from_16_channels_and_32_for_the_weight_gradient() -> None:
+    f32 = np.dtype(np.float32)
+    for n, size, c, o in ((8, (32, 32), 32, 64), (16, (7, 7), 256, 256)):
+        layer = ConvSpec(n, size, c, (5, 5), o, (1, 1), (1, 1), ((2, 2), (2, 2)))
+        for direction in DIRECTIONS:
+            assert choose(layer, f32, direction) is ALGORITHMS["winograd"], (layer, direction)
+    sixteen = ConvSpec(8, (32, 32), 16, (5, 5), 16, (1, 1), (1, 1), ((2, 2), (2, 2)))
+    assert choose(sixteen, f32, "grad_input") is ALGORITHMS["winograd"]
+    assert choose(sixteen, f32, "grad_weight") is ALGORITHMS["direct"]
+    few = ConvSpec(8, (32, 32), 4, (5, 5), 32, (1, 1), (1, 1), ((2, 2), (2, 2)))
+    assert choose(few, f32) is ALGORITHMS["direct"]
+    strided_layer = replace(few, in_channels=64, stride=(2, 2))
+    assert choose(strided_layer, f32) is ALGORITHMS["direct"]
 
 
 def test_an_algorithm_asked_for_what_it_cannot_do_raises() -> None:
-    x, w = np.ones((1, 8, 8, 2)), np.ones((5, 5, 2, 3))
+    x, w = np.ones((1, 8, 8, 2)), np.ones((7, 7, 2, 3))
     with pytest.raises(NotImplementedError,
                        match=r"conv2d: algorithm='winograd' cannot do this convolution: "
-                             r"Winograd needs a 3x3 kernel; got kernel_size=\(5, 5\); "
+                             r"Winograd needs a 3x3 or 5x5 kernel; got kernel_size=\(7, 7\); "
                              r"use algorithm='auto'"):
         strided.nn.conv2d(x, w, 1, "SAME", algorithm="winograd")
+    with pytest.raises(NotImplementedError,
+                       match=r"Winograd needs stride 1, or stride 2 for a 3x3 kernel at "
+                             r"dilation 1; got stride=\(2, 2\), kernel_size=\(3, 3\), "
+                             r"dilation=\(2, 2\)"):
+        strided.nn.conv2d(np.ones((1, 9, 9, 2)), np.ones((3, 3, 2, 3)), 2, "SAME",
+                          dilations=2, algorithm="winograd")
     with pytest.raises(NotImplementedError, match=r"pointwise needs a 1x1 kernel"):
         strided.nn.conv2d(x, w, 1, "SAME", algorithm="pointwise")
     with pytest.raises(NotImplementedError, match=r"Winograd's fractions are not exact in "

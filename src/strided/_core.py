@@ -19,8 +19,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _algorithms
-from ._algorithms import _direct
+from ._algorithms import _direct, _winograd
 from ._algorithms._layout import channels_first, channels_last
+from ._algorithms._winograd import KernelCache
 from ._padding import pad, pad_adjoint
 from ._spec import ConvSpec
 
@@ -131,10 +132,11 @@ def _finish(y: np.ndarray, bias: np.ndarray | None, result: np.dtype) -> np.ndar
 
 
 def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = None,
-             algorithm: str = "auto", op: str = "conv") -> np.ndarray:
+             algorithm: str = "auto", op: str = "conv", cache: KernelCache | None = None
+             ) -> np.ndarray:
     """Cross-correlate ``x`` with ``w`` as ``spec`` says, plus ``bias`` (one per output
     channel, added before the one rounding to the result dtype); arrays in the spec's
-    layouts."""
+    layouts.  ``cache`` keeps a transformed kernel between calls (a layer in inference)."""
     compute, result = compute_dtypes(x.dtype, w.dtype)
     b = check_bias(bias, spec.out_channels, op)
     inner = _inner(spec)
@@ -143,19 +145,25 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)
     wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
-    if b is not None and method is _direct and np.can_cast(b.dtype, compute, "safe"):
-        # the kernels add the bias as they store each output: one pass fewer
-        y = _direct.forward(xc, wc, inner, bias=b.astype(compute, copy=False))
-        return _from_canonical(y.astype(result, copy=False), spec)
-    y = method.forward(xc, wc, inner)
-    return _from_canonical(_finish(y, b, result), spec)
+    # the compiled kernels add the bias as they store each output: one pass fewer
+    fused = (b.astype(compute, copy=False) if b is not None and method in (_direct, _winograd)
+             and np.can_cast(b.dtype, compute, "safe") else None)
+    if method is _winograd:
+        y = _winograd.forward(xc, wc, inner, bias=fused, cache=cache)
+    elif method is _direct:
+        y = _direct.forward(xc, wc, inner, bias=fused)
+    else:
+        y = method.forward(xc, wc, inner)
+    return _from_canonical(_finish(y, None if fused is not None else b, result), spec)
 
 
 def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, *,
                         bias: object = None, algorithm: str = "auto",
-                        op: str = "conv_grad_input") -> np.ndarray:
+                        op: str = "conv_grad_input", cache: KernelCache | None = None
+                        ) -> np.ndarray:
     """Gradient of ``convolve`` with respect to its input (the transposed convolution), plus
-    ``bias`` (one per input channel, as a transposed convolution's bias)."""
+    ``bias`` (one per input channel, as a transposed convolution's bias); ``cache`` as for
+    ``convolve``."""
     check_shape(grad_output, spec.in_user_layout(spec.output_shape), "grad_output", op)
     compute, result = compute_dtypes(grad_output.dtype, w.dtype)
     b = check_bias(bias, spec.in_channels, op)
@@ -163,7 +171,8 @@ def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, 
     method = _algorithms.resolve(algorithm, inner, compute, op, "grad_input")
     dy = _to_canonical(grad_output, spec).astype(compute, copy=False)
     wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
-    dx = method.grad_input(dy, wc, inner)
+    dx = (_winograd.grad_input(dy, wc, inner, cache=cache) if method is _winograd
+          else method.grad_input(dy, wc, inner))
     if spec.padding_mode != "zeros":
         dx = pad_adjoint(dx, spec.padding, spec.padding_mode)
     return _from_canonical(_finish(dx, b, result), spec)

@@ -158,7 +158,7 @@ def test_bad_arguments_raise_the_in_memory_messages_before_any_work():
     with pytest.raises(ValueError, match=r"mode must be one of 'full', 'valid', 'same'"):
         sd.signal.correlate(da.zeros(5), np.ones(2), mode="wide")
     with pytest.raises(NotImplementedError, match=r"algorithm='winograd' cannot do"):
-        sd.functional.conv2d(x, np.ones((1, 2, 5, 5)), algorithm="winograd")
+        sd.functional.conv2d(x, np.ones((1, 2, 2, 2)), algorithm="winograd")
     with pytest.raises(ValueError, match=r"conv2d: input has unknown chunk sizes"):
         sd.functional.conv2d(x[x[:, 0, 0, 0] > 0], np.ones((1, 2, 3, 3)))
 

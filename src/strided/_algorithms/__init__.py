@@ -11,8 +11,8 @@ Every algorithm is a module with the same four functions over canonical arrays (
 The algorithms (``algorithm=`` names):
 
 * ``im2col``: gather windows into columns, one GEMM; every case, in a bounded workspace;
-* ``winograd``: compiled F(2x2 / 4x4 / 6x6, 3x3), 2-D 3x3 stride-1 ungrouped floats (dilation
-  by phases);
+* ``winograd``: compiled F(2x2 / 4x4 / 6x6, 3x3) and F(2x2 / 4x4, 5x5), 2-D 3x3 and 5x5
+  stride-1 ungrouped floats (dilation by phases), and 3x3 stride 2 by its phases;
 * ``pointwise``: 1x1 kernels without padding as one plain GEMM;
 * ``direct``: compiled register-blocked kernels (float32, float64), every case;
 * ``fft``: products per frequency, ungrouped floats, for large kernels.
@@ -67,9 +67,10 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") ->
        than 4 input channels) as ``pointwise``'s one BLAS product, the rest ``direct``;
     3. a single input and output channel (an image filter) with at least 576 taps (24x24),
        stride 1: ``fft``, whose cost does not grow with the kernel;
-    4. a 3x3, stride 1, ungrouped 2-D convolution (any dilation) with at least
-       ``_WINOGRAD_CHANNELS`` input and output channels: ``winograd``, 2.25x to 5x fewer
-       multiplies than direct (measurements beside ``_WINOGRAD_CHANNELS``);
+    4. a 3x3 or 5x5, stride 1, ungrouped 2-D convolution (any dilation) with at least
+       ``_WINOGRAD_CHANNELS[r, direction]`` input and output channels: ``winograd``, 2.25x
+       to 6.25x fewer multiplies than direct (measurements beside ``_WINOGRAD_CHANNELS``;
+       FFT took 3 to 5.5 times direct's time on the 5x5 layers);
     5. at least 169 taps (13x13), stride 1, ungrouped: ``fft``;
     6. the input gradient with fewer than 4 input channels per group (not depthwise): the
        kernels' lanes run over the input channels there, so ``im2col``'s products pay;
@@ -105,7 +106,7 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") ->
     fft = _fft.supports(spec, dtype) is None and all(s == 1 for s in spec.stride)
     if spec.in_channels == spec.out_channels == 1:
         return _fft if fft and taps >= 576 else _direct
-    if _winograd.supports(spec, dtype) is None and _winograd_pays(spec):
+    if _winograd.supports(spec, dtype) is None and _winograd_pays(spec, direction):
         return _winograd
     if fft and taps >= 169:
         return _fft
@@ -115,33 +116,59 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") ->
 
 
 #: Winograd against direct (``_winograd_pays``), measured in CPU time of one thread by
-#: ``PYTHONPATH=src python benchmarks/winograd_vs_direct.py`` on the suite's, the held-out
-#: and the reported 3x3 stride-1 layers (Zen 3, AVX2, float32; winograd / direct time for
-#: forward, input gradient, weight gradient, at the tile size ``tile_size`` picks):
+#: ``PYTHONPATH=src python benchmarks/winograd_vs_direct.py --repeats 2`` on the suite's, the
+#: held-out and the reported 3x3 and 5x5 stride-1 layers and on few-channel ones (Zen 3, AVX2,
+#: float32; winograd / direct time for forward, input gradient, weight gradient, at the tile
+#: size ``tile_size`` picks; the 12:45 run in benchmarks/results/winograd_vs_direct.txt):
 #:
-#:     ResNet 3x3 a  16 x 56^2, 64 -> 64        0.53 0.60 0.08   (F6)
-#:     ResNet 3x3 b  16 x 28^2, 128 -> 128      0.40 0.39 0.10   (F4)
-#:     ResNet 3x3 c  16 x 14^2, 256 -> 256      0.37 0.49 0.24   (F2)
-#:     ResNet 3x3 d  16 x 7^2, 512 -> 512       0.48 0.68 0.72   (F2)
-#:     dilated       16 x 56^2, 64 -> 64, d=2   0.50 0.43 0.06   (F6)
-#:     held-out 1, 4, 8, 14                     0.39-0.99 0.46-0.91 0.06-0.34
-#:     reported 64x64x32 and batch-1 3x3        0.63-0.72 0.56-0.91 0.31-0.56
-#:     Keras article 4 x 28^2, 3 -> 2           0.71 0.74 1.29   (F2; about 0.1 ms)
-#:     few channels: 8 x 56^2, 3 -> 16          1.23 1.03 1.29   (F4)
-#:                   8 x 56^2, 8 -> 8           0.82 0.66 0.52   (F4)
-#:                   8 x 28^2, 4 -> 64          0.62 0.82 0.33   (F4)
-#:                   8 x 56^2, 16 -> 16         0.59 0.72 0.61   (F4)
+#:     3x3 ResNet a  16 x 56^2, 64 -> 64        0.56 0.58 0.76   (F6)
+#:         ResNet b  16 x 28^2, 128 -> 128      0.39 0.32 0.42   (F4)
+#:         ResNet c  16 x 14^2, 256 -> 256      0.46 0.49 0.44   (F2)
+#:         ResNet d  16 x 7^2, 512 -> 512       0.56 1.04 0.45   (F2)
+#:         dilated   16 x 56^2, 64 -> 64, d=2   0.44 0.43 0.51   (F6)
+#:         held-out 1, 4, 8, 14 (32 -> 64..512) 0.58-0.94 0.68-0.89 0.50-0.66
+#:         reported 64x64x32 and batch-1 64     0.61-0.71 0.59-0.61 0.69-0.82
+#:         Keras article 4 x 28^2, 3 -> 2       1.32 1.17 2.50   (F2)
+#:         8 x 56^2, 3 -> 16                    0.98 0.64 1.80   (F4)
+#:         8 x 56^2, 8 -> 8                     0.69 0.78 2.66   (F4)
+#:         8 x 28^2, 4 -> 64                    1.90 0.93 1.53   (F4)
+#:         8 x 56^2, 16 -> 16                   0.91 0.85 1.31   (F4)
+#:     5x5 reported 8 x 32^2, 32 -> 64          0.40 0.46 0.53   (F4, and below)
+#:         16 x 28^2, 64 -> 64                  0.35 0.42 0.42
+#:         16 x 14^2, 128 -> 128                0.55 0.51 0.43
+#:         16 x 7^2, 256 -> 256                 0.57 0.69 0.43
+#:         8 x 32^2, 16 -> 16                   0.50 0.69 1.08
+#:         8 x 32^2, 4 -> 32                    0.82 0.86 2.33
 #:
-#: (benchmarks/results/winograd_vs_direct.txt; the shared machine moves single cells by up to
-#: 40 % between runs, but no layer from 4 channels on came out above 1 at its tile size.)
-#: Winograd wins everywhere from 4 channels on both sides; below, its transforms cost more
-#: than the multiplies save.
-_WINOGRAD_CHANNELS = 4
+#: The shared machine moves single cells by up to 40 % between runs.  The forward pass and
+#: input gradient win from 8 channels on both sides for 3x3 (at 4 input channels the
+#: transforms cost more than the multiplies save) and, as measured, from 16 for 5x5; the
+#: weight gradient, against direct kernels that reduce over pixels in registers, only from 32.
+#: FFT (``_fft``) took 3.0 to 5.5 times direct's time on the 5x5 layers (31.8 ms against
+#: 10.7 forward on 8 x 32^2, 32 -> 64), so no 5x5 layer goes to it.
+_WINOGRAD_CHANNELS: dict[tuple[int, Direction], int] = {
+    (3, "forward"): 8, (3, "grad_input"): 8, (3, "grad_weight"): 32,
+    (5, "forward"): 16, (5, "grad_input"): 16, (5, "grad_weight"): 32,
+}
 
 
-def _winograd_pays(spec: ConvSpec) -> bool:
-    """Whether ``spec`` has channels enough for Winograd to beat direct."""
-    return min(spec.in_channels, spec.out_channels) >= _WINOGRAD_CHANNELS
+#: Stride-2 3x3 layers by their phases (F(4x4, 2x2) over 4C channels), winograd / direct for
+#: forward, input gradient, weight gradient (the same command, ``--sets stride-2``, and the
+#: suite's and held-out set's two): downsample 16 x 56^2, 64 -> 128: 0.95 0.99 1.29; held-out
+#: 5, 8 x 56^2, 128 -> 256: 1.38 1.91 1.03; 16 x 28^2, 128 -> 256: 1.62 1.60 1.30; 16 x 14^2,
+#: 256 -> 512: 1.58 2.37 1.52; 8 x 112^2, 16 -> 32: 1.74 1.22 1.96.  Never faster than
+#: direct beyond noise: the phases' kernel (16 taps of which 9 are real) and its transform
+#: (a^2 4C O values, 4x a stride-1 layer's) cost what the fewer multiplies save, so ``auto``
+#: keeps stride 2 on direct (``algorithm="winograd"`` still runs it).
+
+
+def _winograd_pays(spec: ConvSpec, direction: Direction) -> bool:
+    """Whether ``spec`` has channels enough for Winograd to beat direct in ``direction``
+    (never at stride 2, as measured above)."""
+    if spec.stride != (1, 1):
+        return False
+    return (min(spec.in_channels, spec.out_channels)
+            >= _WINOGRAD_CHANNELS[spec.kernel_size[0], direction])
 
 
 def resolve(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str,

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import _core
+from .._algorithms._winograd import KernelCache
 from .._spec import ConvSpec, make_spec, normalize_tuple, output_shape
 from . import _activations, _initializers
 from ._base import Layer, Shape, check_data_format, check_padding
@@ -97,6 +98,9 @@ class BaseConv(Layer):
         self.use_bias = use_bias
         self.algorithm = algorithm
         self._cache: tuple[Any, ...] | None = None
+        #: the op's transformed kernel, kept between calls in inference (never stale: it is
+        #: checked against the kernel each call)
+        self._transformed = KernelCache()
 
     # -- hooks of the family ------------------------------------------------------------------
     def _weight_shapes(self, channels: int) -> dict[str, tuple[int, ...]]:
@@ -136,12 +140,12 @@ class BaseConv(Layer):
             input_name="inputs", weight_name=self.kernel_name,
         )
 
-    def _linear(self, x: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None
-                ) -> tuple[np.ndarray, object]:
+    def _linear(self, x: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None,
+                cache: KernelCache | None = None) -> tuple[np.ndarray, object]:
         """The layer before the activation (plus ``bias``, added by the op, which rounds
-        once), and what its backward needs."""
+        once), and what its backward needs; ``cache`` keeps the op's transformed kernel."""
         return _core.convolve(x, self._op_kernel(), spec, bias=bias, algorithm=self.algorithm,
-                              op=type(self).__name__), None
+                              op=type(self).__name__, cache=cache), None
 
     def _linear_backward(self, x: np.ndarray, dz: np.ndarray, spec: ConvSpec, saved: object,
                          need_dx: bool) -> np.ndarray | None:
@@ -189,7 +193,9 @@ class BaseConv(Layer):
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         spec = self._spec(inputs.shape)
-        z, saved = self._linear(inputs, spec, self.bias)
+        # in training the kernel changes every step: nothing to keep
+        z, saved = self._linear(inputs, spec, self.bias,
+                                cache=None if training else self._transformed)
         y = self.activation(z)
         self._cache = (inputs, spec, z, y, saved) if training else None
         return y

@@ -21,6 +21,7 @@ from typing import cast
 import numpy as np
 
 from .. import _core
+from .._algorithms._winograd import KernelCache
 from .._spec import ConvSpec, make_spec
 from . import _activations, _initializers
 from ._conv import BaseConv, Initializer, check_positive_int
@@ -151,10 +152,10 @@ class BaseSeparableConv(BaseDepthwiseConv):
                          rank=self.rank, data_format=self.data_format,  # type: ignore[arg-type]
                          input_name="inputs", weight_name="pointwise_kernel")
 
-    def _linear(self, x: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None
-                ) -> tuple[np.ndarray, object]:
+    def _linear(self, x: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None,
+                cache: KernelCache | None = None) -> tuple[np.ndarray, object]:
         op = type(self).__name__
-        u, _ = super()._linear(x, spec)
+        u, _ = super()._linear(x, spec)  # depthwise and 1x1: no transformed kernel to keep
         pointwise = self._pointwise_spec(u)
         z = _core.convolve(u, self.params["pointwise_kernel"], pointwise, bias=bias,
                            algorithm=self.algorithm, op=op)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import _core
+from .._algorithms._winograd import KernelCache
 from .._spec import ConvSpec, make_spec, normalize_tuple, transpose_geometry
 from . import _activations
 from ._conv import BaseConv, Initializer, check_positive_int
@@ -73,10 +74,11 @@ class BaseConvTranspose(BaseConv):
                          data_format=self.data_format,  # type: ignore[arg-type]
                          input_name="outputs", weight_name="kernel")
 
-    def _linear(self, x: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None
-                ) -> tuple[np.ndarray, object]:
+    def _linear(self, x: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None,
+                cache: KernelCache | None = None) -> tuple[np.ndarray, object]:
         return _core.convolve_grad_input(x, self.kernel, spec, bias=bias,
-                                         algorithm=self.algorithm, op=type(self).__name__), None
+                                         algorithm=self.algorithm, op=type(self).__name__,
+                                         cache=cache), None
 
     def _linear_backward(self, x: np.ndarray, dz: np.ndarray, spec: ConvSpec, saved: object,
                          need_dx: bool) -> np.ndarray | None:
