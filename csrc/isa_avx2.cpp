@@ -12,6 +12,8 @@ constexpr int FWD_PIXELS_1 = 12, FWD_PIXELS_2 = 6;
 constexpr int GW_CHANNELS_1 = 12, GW_CHANNELS_2 = 6;
 constexpr int DW_PIXELS = 6;
 #include "conv.inc"
+#include "layout.inc"
+#include "table.inc"
 #include "winograd.inc"
 }  // namespace avx2
 

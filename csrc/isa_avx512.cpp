@@ -12,6 +12,8 @@ constexpr int FWD_PIXELS_1 = 24, FWD_PIXELS_2 = 12;
 constexpr int GW_CHANNELS_1 = 24, GW_CHANNELS_2 = 12;
 constexpr int DW_PIXELS = 12;
 #include "conv.inc"
+#include "layout.inc"
+#include "table.inc"
 #include "winograd.inc"
 }  // namespace avx512
 

@@ -11,6 +11,8 @@ constexpr int FWD_PIXELS_1 = 4, FWD_PIXELS_2 = 4;
 constexpr int GW_CHANNELS_1 = 4, GW_CHANNELS_2 = 4;
 constexpr int DW_PIXELS = 4;
 #include "conv.inc"
+#include "layout.inc"
+#include "table.inc"
 #include "winograd.inc"
 }  // namespace portable
 

@@ -58,6 +58,8 @@ struct Kernels {
     // one input and one output channel, stride 1 along W; w is (taps,)
     void (*plane_forward)(const Geometry&, const T* x, const T* w, const T* bias, T* y);
     void (*plane_grad_weight)(const Geometry&, const T* x, const T* dy, T* dw);
+    // dst[n, q, p] = src[n, p, q]: (N, P, Q) -> (N, Q, P), both C-contiguous (layout.inc)
+    void (*transpose)(const T* src, T* dst, int64_t N, int64_t P, int64_t Q, int64_t threads);
 };
 
 struct Level {

@@ -338,8 +338,9 @@ PyObject* py_depthwise_grad_weight(PyObject*, PyObject* args) { return channel_g
 PyObject* py_plane_forward(PyObject*, PyObject* args) { return channel_forward(args, true); }
 PyObject* py_plane_grad_weight(PyObject*, PyObject* args) { return channel_grad_weight(args, true); }
 
-// dst[n, q, p] = src[n, p, q] for C-contiguous (N, P, Q) src and (N, Q, P) dst of one itemsize,
-// in blocks of 32 x 32 elements that stay in L1, over the pool's threads.
+// dst[n, q, p] = src[n, p, q] for C-contiguous (N, P, Q) src and (N, Q, P) dst of one itemsize:
+// 4- and 8-byte items by the level's register-blocked kernel (layout.inc; bits moved as float
+// or double, never computed on), other sizes in blocks of 32 x 32 elements.
 template <size_t S>
 struct Item { unsigned char bytes[S]; };
 
@@ -375,8 +376,8 @@ PyObject* py_transpose(PyObject*, PyObject* args) {
     switch (s.itemsize) {
         case 1: transpose_typed(static_cast<const Item<1>*>(s.buf), static_cast<Item<1>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
         case 2: transpose_typed(static_cast<const Item<2>*>(s.buf), static_cast<Item<2>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
-        case 4: transpose_typed(static_cast<const Item<4>*>(s.buf), static_cast<Item<4>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
-        case 8: transpose_typed(static_cast<const Item<8>*>(s.buf), static_cast<Item<8>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
+        case 4: active->f32.transpose(static_cast<const float*>(s.buf), static_cast<float*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
+        case 8: active->f64.transpose(static_cast<const double*>(s.buf), static_cast<double*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
         default: for (int64_t n = 0; n < s.shape[0]; ++n)
                      for (int64_t p = 0; p < s.shape[1]; ++p)
                          for (int64_t q = 0; q < s.shape[2]; ++q)

@@ -324,18 +324,3 @@ def test_winograd_whole_tiles_float32(level: str) -> None:
         assert error <= 1e-5, f"{what}: relative L2 error {error:.2e}"
 
 
-@pytest.mark.parametrize("spec", [
-    ConvSpec(2, (9, 8), 1, (3, 2), 4, (2, 1), (1, 2), ((1, 2), (0, 1))),
-    ConvSpec(3, (10, 7), 3, (3, 3), 5, (2, 2), (1, 1), ((1, 1), (0, 2))),
-    ConvSpec(2, (5, 6, 4), 2, (2, 2, 3), 3, (1, 2, 1), (1, 1, 1), ((1, 0), (0, 1), (1, 1))),
-], ids=str)
-@pytest.mark.parametrize("cap", [64, None])
-def test_im2col_writes_channels_first_planes(level: str, spec: ConvSpec, cap: int | None
-                                              ) -> None:
-    """For channels-first callers im2col returns a view of (N, O, *OS) planes; same values."""
-    spec = replace(spec, data_format="channels_first")
-    x, w, dy = _arrays(spec, seed=6)
-    with strided.workspace_limit(cap or _workspace.get_workspace_limit()):
-        y = _im2col.forward(x, w, spec)
-    assert np.moveaxis(y, -1, 1).flags.c_contiguous
-    np.testing.assert_allclose(y, _oracle(spec, x, w, dy)[0], rtol=1e-9, atol=1e-9)

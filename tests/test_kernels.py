@@ -613,3 +613,44 @@ def test_the_kernels_write_nothing_outside_y(level: str, case: tuple) -> None:
                        s, [(pad, max(hi, 0))], d, groups)
     np.testing.assert_allclose(np.moveaxis(y[:, 0, 0], -1, 1), want[..., :out], rtol=1e-12,
                                atol=1e-12)
+
+
+#: Items the layout copy moves: 4 and 8 bytes through the level's register blocks, the
+#: rest element by element.
+_ITEM_DTYPES = [np.float32, np.int32, np.float64, np.int64, np.float16, np.int8]
+#: From 1 KiB of data to past 2 x 256 KiB, where the copy splits over threads.
+_SIDES = st.integers(1, 700)
+
+
+@pytest.mark.parametrize("dtype", _ITEM_DTYPES, ids=lambda d: np.dtype(d).name)
+@settings(max_examples=25)
+@given(n=st.integers(1, 3), p=_SIDES, q=_SIDES, threads=st.sampled_from([1, 2, 3]))
+def test_the_layout_copy_is_an_exact_transpose(level: str, dtype, n: int, p: int, q: int,
+                                                threads: int) -> None:
+    """dst[n, q, p] == src[n, p, q] bit for bit, for ragged sides (not multiples of the
+    register block or the tile) and NaN payloads, on 1 to 3 threads."""
+    from strided import _kernels
+
+    bits = np.random.default_rng(p * q).integers(0, 256, size=n * p * q * np.dtype(dtype).itemsize,
+                                                 dtype=np.uint8)
+    src = bits.view(dtype).reshape(n, p, q)  # any bit pattern, NaNs and denormals included
+    dst = np.empty((n, q, p), dtype=dtype)
+    _kernels.transpose(src, dst, threads)
+    assert dst.tobytes() == np.ascontiguousarray(src.transpose(0, 2, 1)).tobytes()
+
+
+def test_the_layouts_are_views_where_no_copy_is_needed() -> None:
+    """One channel, one pixel, or memory already in the other order: no copy is made."""
+    from strided._algorithms._layout import channels_first, channels_last
+
+    one_channel = np.arange(2 * 1 * 5 * 6.0).reshape(2, 1, 5, 6)
+    assert np.shares_memory(channels_last(one_channel), one_channel)
+    nhwc = np.arange(2 * 5 * 6 * 3.0).reshape(2, 5, 6, 3)
+    as_nchw = np.moveaxis(nhwc, -1, 1)
+    assert np.shares_memory(channels_last(as_nchw), nhwc)
+    many = np.arange(2 * 3 * 5 * 6.0).reshape(2, 3, 5, 6)
+    last = channels_last(many)
+    assert not np.shares_memory(last, many) and last.flags.c_contiguous
+    assert np.array_equal(last, np.moveaxis(many, 1, -1))
+    first = channels_first(last)
+    assert first.flags.c_contiguous and np.array_equal(first, many)
