@@ -324,3 +324,22 @@ def test_winograd_whole_tiles_float32(level: str) -> None:
         assert error <= 1e-5, f"{what}: relative L2 error {error:.2e}"
 
 
+
+
+#: First layers: few input channels, padding on every side, kw taps of 5 to 21 elements,
+#: whose edge tiles copy their rows of taps (forward_tile in csrc/conv.inc).
+_FIRST_LAYERS = [
+    ConvSpec(3, (28, 28), 1, (5, 5), 16, (2, 2), (1, 1), ((1, 2), (1, 2))),  # the lecture's
+    ConvSpec(2, (23, 19), 3, (7, 7), 20, (2, 2), (1, 1), ((3, 3), (2, 4))),
+    ConvSpec(2, (9, 7), 7, (3, 3), 5, (1, 1), (2, 1), ((2, 2), (1, 1))),
+    ConvSpec(1, (6, 5, 7), 2, (3, 2, 3), 9, (1, 1, 2), (1, 1, 1), ((1, 1), (1, 0), (2, 1))),
+]
+
+
+@pytest.mark.parametrize("spec", _FIRST_LAYERS, ids=str)
+def test_first_layers_with_padding(level: str, spec: ConvSpec) -> None:
+    """``direct`` on few-channel layers whose tiles mix edge and inner pixels, in float64."""
+    arrays = _arrays(spec, seed=8)
+    for got, want, what in zip(_run(ALGORITHMS["direct"], spec, *arrays), _oracle(spec, *arrays),
+                               DIRECTIONS):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10, err_msg=what)
