@@ -289,6 +289,11 @@ _DEPTHWISE = [
     ConvSpec(1, (8, 7), 2, (2, 3), 2, (1, 1), (2, 1), ((3, 0), (0, 4)), 2),  # pad > kernel
     ConvSpec(2, (11,), 5, (3,), 5, (1,), (3,), ((2, 1),), 5),
     ConvSpec(1, (5, 4, 6), 2, (2, 2, 3), 2, (1, 2, 1), (1, 1, 2), ((1, 0), (0, 1), (2, 2)), 2),
+    # rows wide enough for the sliding tiles of 3 and 5 taps (16 pixels at AVX-512), channel
+    # counts that leave partial vectors, a multiplier of 2
+    ConvSpec(2, (6, 40), 17, (3, 3), 17, (1, 1), (1, 1), ((1, 1), (1, 1)), 17),
+    ConvSpec(1, (7, 37), 33, (5, 5), 66, (1, 1), (1, 1), ((2, 2), (2, 1)), 33),
+    ConvSpec(1, (3, 5, 41), 9, (1, 3, 5), 9, (1, 1, 1), (1, 1, 1), ((0, 0), (1, 1), (0, 3)), 9),
 ]
 
 
