@@ -654,3 +654,36 @@ def test_the_layouts_are_views_where_no_copy_is_needed() -> None:
     assert np.array_equal(last, np.moveaxis(many, 1, -1))
     first = channels_first(last)
     assert first.flags.c_contiguous and np.array_equal(first, many)
+
+
+@pytest.mark.parametrize(("shape", "out_channels", "kernel", "stride", "groups"), [
+    ((3, 5, 23, 29), 17, 3, 1, 1),    # partial vectors; runs of pixels across rows and images
+    ((2, 1, 40, 41), 33, 5, 2, 1),    # one input channel (no input copy), 33 output planes
+    ((2, 6, 17, 19), 12, 1, 1, 2),    # 1x1, groups
+    ((1, 8, 64, 70), 64, 3, 1, 1),    # large enough to split over threads
+])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_channels_first_outputs_are_written_in_place(level: str, shape, out_channels: int,
+                                                     kernel: int, stride: int, groups: int,
+                                                     threads: int) -> None:
+    """``strided.functional`` through the direct kernels writes its (N, O, H, W) result
+    through strided channels (staged per run of pixels, then transposed per plane): same
+    values as PyTorch float64, with and without bias, float32 and float64."""
+    rng = np.random.default_rng(sum(shape) + out_channels)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((out_channels, shape[1] // groups, kernel, kernel))
+    b = rng.standard_normal(out_channels)
+    saved = strided.get_num_threads()
+    strided.set_num_threads(threads)
+    try:
+        for bias in (None, b):
+            pad = [(kernel // 2, kernel // 2)] * 2
+            want = oracle.conv(x, w, bias, stride, pad, 1, groups)
+            for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-4)):
+                got = F.conv2d(x.astype(dtype), w.astype(dtype),
+                               None if bias is None else bias.astype(dtype), stride,
+                               kernel // 2, 1, groups, algorithm="direct")
+                assert got.flags.c_contiguous and got.dtype == dtype
+                np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+    finally:
+        strided.set_num_threads(saved)

@@ -120,14 +120,16 @@ def check_bias(bias: object, channels: int, op: str) -> np.ndarray | None:
     return b
 
 
-def _finish(y: np.ndarray, bias: np.ndarray | None, result: np.dtype) -> np.ndarray:
-    """Canonical ``y`` (compute dtype) plus ``bias`` along its last axis, rounded once to
+def _finish(y: np.ndarray, bias: np.ndarray | None, result: np.dtype,
+            channel_axis: int = -1) -> np.ndarray:
+    """``y`` (compute dtype) plus ``bias`` along its channel axis, rounded once to
     ``result``'s dtype with the bias promoted in as NumPy would (an int64 result with a
     float bias is float)."""
     if bias is None:
         return y.astype(result, copy=False)
     _, dtype = compute_dtypes(result, bias.dtype)
-    return np.add(y, bias, dtype=np.result_type(y.dtype, bias.dtype)).astype(dtype, copy=False)
+    along = bias if channel_axis == -1 else bias.reshape(-1, *([1] * (y.ndim - 2)))
+    return np.add(y, along, dtype=np.result_type(y.dtype, bias.dtype)).astype(dtype, copy=False)
 
 
 def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = None,
@@ -143,10 +145,17 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)
     wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
-    if b is not None and method is _direct and np.can_cast(b.dtype, compute, "safe"):
-        # the kernels add the bias as they store each output: one pass fewer
-        y = _direct.forward(xc, wc, inner, bias=b.astype(compute, copy=False))
-        return _from_canonical(y.astype(result, copy=False), spec)
+    fused = b is not None and np.can_cast(b.dtype, compute, "safe")
+    if method is _direct and (fused or spec.data_format == "channels_first"):
+        # the kernels add the bias as they store each output (one pass fewer), and write
+        # channels first in place (no transposing copy)
+        bias_c = b.astype(compute, copy=False) if fused and b is not None else None
+        if spec.data_format == "channels_first" and _direct.writes_strided_channels(inner):
+            y_first = np.empty((spec.batch, spec.out_channels, *spec.output_size), compute)
+            _direct.forward(xc, wc, inner, bias=bias_c, out=np.moveaxis(y_first, 1, -1))
+            return _finish(y_first, None if fused else b, result, channel_axis=1)
+        y = _direct.forward(xc, wc, inner, bias=bias_c)
+        return _from_canonical(_finish(y, None if fused else b, result), spec)
     y = method.forward(xc, wc, inner)
     return _from_canonical(_finish(y, b, result), spec)
 

@@ -103,14 +103,29 @@ def _contiguous(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
+def writes_strided_channels(spec: ConvSpec) -> bool:
+    """Whether ``forward`` can write ``out`` with strided channels (the generic kernels can;
+    the depthwise and single-channel ones, whose lanes run over channels or pixels, cannot)."""
+    return not _plane(spec) and not _depthwise(spec)
+
+
 @empty_safe("output_shape")
 def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None,
-            relu: bool = False) -> np.ndarray:
-    """y = x (*) w (+ bias, then max(0, .) if ``relu``); (N, *S, C), (*K, cg, O) -> (N, *OS, O)."""
+            relu: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+    """y = x (*) w (+ bias, then max(0, .) if ``relu``); (N, *S, C), (*K, cg, O) -> (N, *OS, O).
+
+    ``out``, where ``writes_strided_channels(spec)``: an (N, *OS, O) array of the dtype to
+    write y into, whose channels may be strided (a channels-last view of an (N, O, *OS)
+    array: the result in PyTorch's layout with no transposing copy)."""
     dtype = np.result_type(x, w)
     x, w = np.ascontiguousarray(x, dtype=dtype), w.astype(dtype, copy=False)
     bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
-    y = np.empty(spec.output_shape, dtype=dtype)
+    if out is not None and (not writes_strided_channels(spec) or out.dtype != dtype
+                            or out.shape != spec.output_shape):
+        raise ValueError(f"direct: out must be a {spec.output_shape} {dtype} array, for a "
+                         f"convolution that is neither depthwise nor single-channel; got "
+                         f"{out.shape} {out.dtype}")
+    y = np.empty(spec.output_shape, dtype=dtype) if out is None else out
     pads = [lo for lo, _ in spec.padding]
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     if _plane(spec):
