@@ -11,7 +11,10 @@ using F64 = strided_simd::Avx2F64;
 constexpr int FWD_PIXELS_1 = 12, FWD_PIXELS_2 = 6;
 constexpr int GW_CHANNELS_1 = 12, GW_CHANNELS_2 = 6;
 constexpr int DW_PIXELS = 6;
+constexpr int DW_SLIDING_PIXELS = 8;
 #include "conv.inc"
+#include "layout.inc"
+#include "table.inc"
 #include "winograd.inc"
 }  // namespace avx2
 

@@ -11,7 +11,10 @@ using F64 = strided_simd::Avx512F64;
 constexpr int FWD_PIXELS_1 = 24, FWD_PIXELS_2 = 12;
 constexpr int GW_CHANNELS_1 = 24, GW_CHANNELS_2 = 12;
 constexpr int DW_PIXELS = 12;
+constexpr int DW_SLIDING_PIXELS = 16;
 #include "conv.inc"
+#include "layout.inc"
+#include "table.inc"
 #include "winograd.inc"
 }  // namespace avx512
 

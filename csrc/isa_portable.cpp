@@ -10,7 +10,10 @@ using F64 = strided_simd::Portable<double>;
 constexpr int FWD_PIXELS_1 = 4, FWD_PIXELS_2 = 4;
 constexpr int GW_CHANNELS_1 = 4, GW_CHANNELS_2 = 4;
 constexpr int DW_PIXELS = 4;
+constexpr int DW_SLIDING_PIXELS = 4;
 #include "conv.inc"
+#include "layout.inc"
+#include "table.inc"
 #include "winograd.inc"
 }  // namespace portable
 

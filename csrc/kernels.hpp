@@ -16,11 +16,14 @@ namespace strided {
 //
 // ``pad`` is the padding before; it may be negative (the phases of an input gradient start
 // inside the input).  x is (batch, in..., groups * cg), C-contiguous; y is (batch, out...,
-// groups * og) with contiguous channels and ``y_stride`` elements between its pixels.
+// groups * og) with ``y_stride`` elements between its pixels (and contiguous channels, but
+// in ``forward``).
 struct Geometry {
     int64_t batch, groups, cg, og;
     int64_t in[3], out[3], kernel[3], stride[3], dilation[3], pad[3];
     int64_t y_stride[4];  // elements between consecutive n, d, h, w of y
+    int64_t y_channel_stride = 1;  // and between its channels: 1 but in ``forward``, whose y may be
+                                   // a channels-last view of channels-first memory
     bool relu;
     int64_t threads;      // at most this many threads, the caller's included
 
@@ -58,6 +61,8 @@ struct Kernels {
     // one input and one output channel, stride 1 along W; w is (taps,)
     void (*plane_forward)(const Geometry&, const T* x, const T* w, const T* bias, T* y);
     void (*plane_grad_weight)(const Geometry&, const T* x, const T* dy, T* dw);
+    // dst[n, q, p] = src[n, p, q]: (N, P, Q) -> (N, Q, P), both C-contiguous (layout.inc)
+    void (*transpose)(const T* src, T* dst, int64_t N, int64_t P, int64_t Q, int64_t threads);
 };
 
 struct Level {

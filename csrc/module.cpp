@@ -103,19 +103,25 @@ bool check_input(const Buffer& x, const Geometry& g, int64_t channels, char kind
     return true;
 }
 
-// y (batch, out[0], out[1], out[2], channels), channels contiguous; fills g->y_stride.
-bool check_output(const Buffer& y, Geometry* g, int64_t channels, char kind, const char* name) {
+// y (batch, out[0], out[1], out[2], channels), channels contiguous unless ``strided_channels``;
+// fills g->y_stride and g->y_channel_stride.
+bool check_output(const Buffer& y, Geometry* g, int64_t channels, char kind, const char* name,
+                  bool strided_channels = false) {
     const Py_buffer& v = y.view;
     int64_t shape[5] = {g->batch, g->out[0], g->out[1], g->out[2], channels};
-    bool ok = y.kind() == kind && v.ndim == 5 && (v.strides[4] == v.itemsize || v.shape[4] == 1);
+    bool ok = y.kind() == kind && v.ndim == 5 &&
+              (v.strides[4] == v.itemsize || v.shape[4] == 1 ||
+               (strided_channels && v.strides[4] > 0 && v.strides[4] % v.itemsize == 0));
     for (int i = 0; ok && i < 5; ++i) ok = v.shape[i] == shape[i];
     for (int i = 0; ok && i < 4; ++i) ok = v.strides[i] >= 0 && v.strides[i] % v.itemsize == 0;
     if (!ok) {
         PyErr_Format(PyExc_ValueError, "_kernels: %s must be a 5-D array of the geometry's "
-                     "output shape with contiguous channels", name);
+                     "output shape with %s channels", name,
+                     strided_channels ? "positively strided" : "contiguous");
         return false;
     }
     for (int i = 0; i < 4; ++i) g->y_stride[i] = v.strides[i] / v.itemsize;
+    g->y_channel_stride = v.shape[4] == 1 ? 1 : v.strides[4] / v.itemsize;
     return true;
 }
 
@@ -202,7 +208,7 @@ PyObject* py_pack(PyObject*, PyObject* args) {
     Py_RETURN_NONE;
 }
 
-// forward(x, packed, bias or None, y, geometry)
+// forward(x, packed, bias or None, y, geometry); y's channels may be strided (an NCHW array)
 PyObject* py_forward(PyObject*, PyObject* args) {
     PyObject *x_obj, *w_obj, *b_obj, *y_obj, *g_obj;
     if (!PyArg_ParseTuple(args, "OOOOO", &x_obj, &w_obj, &b_obj, &y_obj, &g_obj)) return nullptr;
@@ -216,7 +222,7 @@ PyObject* py_forward(PyObject*, PyObject* args) {
     int64_t blocks = (g.og + lanes - 1) / lanes;
     if (!check_input(x, g, g.in_channels(), kind, "x") ||
         !check_plain(w, g.groups * blocks * g.taps() * g.cg * lanes, kind, "packed") ||
-        !check_output(y, &g, g.out_channels(), kind, "y"))
+        !check_output(y, &g, g.out_channels(), kind, "y", true))
         return nullptr;
     bool has_bias = b_obj != Py_None;
     if (has_bias && (!b.get(b_obj, "bias", false) || !check_plain(b, g.out_channels(), kind, "bias")))
@@ -338,8 +344,9 @@ PyObject* py_depthwise_grad_weight(PyObject*, PyObject* args) { return channel_g
 PyObject* py_plane_forward(PyObject*, PyObject* args) { return channel_forward(args, true); }
 PyObject* py_plane_grad_weight(PyObject*, PyObject* args) { return channel_grad_weight(args, true); }
 
-// dst[n, q, p] = src[n, p, q] for C-contiguous (N, P, Q) src and (N, Q, P) dst of one itemsize,
-// in blocks of 32 x 32 elements that stay in L1, over the pool's threads.
+// dst[n, q, p] = src[n, p, q] for C-contiguous (N, P, Q) src and (N, Q, P) dst of one itemsize:
+// 4- and 8-byte items by the level's register-blocked kernel (layout.inc; bits moved as float
+// or double, never computed on), other sizes in blocks of 32 x 32 elements.
 template <size_t S>
 struct Item { unsigned char bytes[S]; };
 
@@ -375,8 +382,8 @@ PyObject* py_transpose(PyObject*, PyObject* args) {
     switch (s.itemsize) {
         case 1: transpose_typed(static_cast<const Item<1>*>(s.buf), static_cast<Item<1>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
         case 2: transpose_typed(static_cast<const Item<2>*>(s.buf), static_cast<Item<2>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
-        case 4: transpose_typed(static_cast<const Item<4>*>(s.buf), static_cast<Item<4>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
-        case 8: transpose_typed(static_cast<const Item<8>*>(s.buf), static_cast<Item<8>*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
+        case 4: active->f32.transpose(static_cast<const float*>(s.buf), static_cast<float*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
+        case 8: active->f64.transpose(static_cast<const double*>(s.buf), static_cast<double*>(d.buf), s.shape[0], s.shape[1], s.shape[2], threads); break;
         default: for (int64_t n = 0; n < s.shape[0]; ++n)
                      for (int64_t p = 0; p < s.shape[1]; ++p)
                          for (int64_t q = 0; q < s.shape[2]; ++q)

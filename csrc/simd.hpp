@@ -34,6 +34,11 @@ struct Portable {
     }
     static reg add(reg a, reg b) { for (int i = 0; i < width; ++i) a.v[i] += b.v[i]; return a; }
     static reg relu(reg a) { for (int i = 0; i < width; ++i) a.v[i] = a.v[i] > 0 ? a.v[i] : 0; return a; }
+    // d[j * ds + i] = s[i * ss + j] for i, j < width
+    static void transpose(const T* s, int64_t ss, T* d, int64_t ds) {
+        for (int i = 0; i < width; ++i)
+            for (int j = 0; j < width; ++j) d[j * ds + i] = s[i * ss + j];
+    }
 };
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -43,6 +48,39 @@ inline __m256i avx2_mask32(int n) {
 }
 inline __m256i avx2_mask64(int n) {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+
+// d[j * ds + i] = s[i * ss + j] for an 8 x 8 block of floats: pairs of rows interleaved, then
+// quadruples, then the 128-bit halves exchanged.
+inline void avx2_transpose_8x8(const float* s, int64_t ss, float* d, int64_t ds) {
+    __m256 r[8], t[8], u[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + i * ss);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; ++j) {
+        _mm256_storeu_ps(d + j * ds, _mm256_permute2f128_ps(u[j], u[j + 4], 0x20));
+        _mm256_storeu_ps(d + (j + 4) * ds, _mm256_permute2f128_ps(u[j], u[j + 4], 0x31));
+    }
+}
+
+// The same for a 4 x 4 block of doubles.
+inline void avx2_transpose_4x4(const double* s, int64_t ss, double* d, int64_t ds) {
+    __m256d r0 = _mm256_loadu_pd(s), r1 = _mm256_loadu_pd(s + ss);
+    __m256d r2 = _mm256_loadu_pd(s + 2 * ss), r3 = _mm256_loadu_pd(s + 3 * ss);
+    __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+    __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+    _mm256_storeu_pd(d, _mm256_permute2f128_pd(t0, t2, 0x20));
+    _mm256_storeu_pd(d + ds, _mm256_permute2f128_pd(t1, t3, 0x20));
+    _mm256_storeu_pd(d + 2 * ds, _mm256_permute2f128_pd(t0, t2, 0x31));
+    _mm256_storeu_pd(d + 3 * ds, _mm256_permute2f128_pd(t1, t3, 0x31));
 }
 
 struct Avx2F32 {
@@ -57,6 +95,9 @@ struct Avx2F32 {
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
     static reg relu(reg a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
+    static void transpose(const float* s, int64_t ss, float* d, int64_t ds) {
+        avx2_transpose_8x8(s, ss, d, ds);
+    }
 };
 
 struct Avx2F64 {
@@ -71,6 +112,9 @@ struct Avx2F64 {
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
     static reg relu(reg a) { return _mm256_max_pd(a, _mm256_setzero_pd()); }
+    static void transpose(const double* s, int64_t ss, double* d, int64_t ds) {
+        avx2_transpose_4x4(s, ss, d, ds);
+    }
 };
 #endif
 
@@ -89,6 +133,11 @@ struct Avx512F32 {
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
     static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
     static reg relu(reg a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+    // four 8 x 8 blocks (AVX2 shuffles move as much per cycle here as 512-bit ones)
+    static void transpose(const float* s, int64_t ss, float* d, int64_t ds) {
+        for (int i = 0; i < 16; i += 8)
+            for (int j = 0; j < 16; j += 8) avx2_transpose_8x8(s + i * ss + j, ss, d + j * ds + i, ds);
+    }
 };
 
 struct Avx512F64 {
@@ -104,6 +153,10 @@ struct Avx512F64 {
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
     static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
     static reg relu(reg a) { return _mm512_max_pd(a, _mm512_setzero_pd()); }
+    static void transpose(const double* s, int64_t ss, double* d, int64_t ds) {
+        for (int i = 0; i < 8; i += 4)
+            for (int j = 0; j < 8; j += 4) avx2_transpose_4x4(s + i * ss + j, ss, d + j * ds + i, ds);
+    }
 };
 #endif
 

@@ -322,6 +322,11 @@ _DEPTHWISE = [
     ConvSpec(1, (8, 7), 2, (2, 3), 2, (1, 1), (2, 1), ((3, 0), (0, 4)), 2),  # pad > kernel
     ConvSpec(2, (11,), 5, (3,), 5, (1,), (3,), ((2, 1),), 5),
     ConvSpec(1, (5, 4, 6), 2, (2, 2, 3), 2, (1, 2, 1), (1, 1, 2), ((1, 0), (0, 1), (2, 2)), 2),
+    # rows wide enough for the sliding tiles of 3 and 5 taps (16 pixels at AVX-512), channel
+    # counts that leave partial vectors, a multiplier of 2
+    ConvSpec(2, (6, 40), 17, (3, 3), 17, (1, 1), (1, 1), ((1, 1), (1, 1)), 17),
+    ConvSpec(1, (7, 37), 33, (5, 5), 66, (1, 1), (1, 1), ((2, 2), (2, 1)), 33),
+    ConvSpec(1, (3, 5, 41), 9, (1, 3, 5), 9, (1, 1, 1), (1, 1, 1), ((0, 0), (1, 1), (0, 3)), 9),
 ]
 
 
@@ -357,18 +362,22 @@ def test_winograd_whole_tiles_float32(level: str) -> None:
         assert error <= 1e-5, f"{what}: relative L2 error {error:.2e}"
 
 
-@pytest.mark.parametrize("spec", [
-    ConvSpec(2, (9, 8), 1, (3, 2), 4, (2, 1), (1, 2), ((1, 2), (0, 1))),
-    ConvSpec(3, (10, 7), 3, (3, 3), 5, (2, 2), (1, 1), ((1, 1), (0, 2))),
-    ConvSpec(2, (5, 6, 4), 2, (2, 2, 3), 3, (1, 2, 1), (1, 1, 1), ((1, 0), (0, 1), (1, 1))),
-], ids=str)
-@pytest.mark.parametrize("cap", [64, None])
-def test_im2col_writes_channels_first_planes(level: str, spec: ConvSpec, cap: int | None
-                                              ) -> None:
-    """For channels-first callers im2col returns a view of (N, O, *OS) planes; same values."""
-    spec = replace(spec, data_format="channels_first")
-    x, w, dy = _arrays(spec, seed=6)
-    with strided.workspace_limit(cap or _workspace.get_workspace_limit()):
-        y = _im2col.forward(x, w, spec)
-    assert np.moveaxis(y, -1, 1).flags.c_contiguous
-    np.testing.assert_allclose(y, _oracle(spec, x, w, dy)[0], rtol=1e-9, atol=1e-9)
+
+
+#: First layers: few input channels, padding on every side, kw taps of 5 to 21 elements,
+#: whose edge tiles copy their rows of taps (forward_tile in csrc/conv.inc).
+_FIRST_LAYERS = [
+    ConvSpec(3, (28, 28), 1, (5, 5), 16, (2, 2), (1, 1), ((1, 2), (1, 2))),  # the lecture's
+    ConvSpec(2, (23, 19), 3, (7, 7), 20, (2, 2), (1, 1), ((3, 3), (2, 4))),
+    ConvSpec(2, (9, 7), 7, (3, 3), 5, (1, 1), (2, 1), ((2, 2), (1, 1))),
+    ConvSpec(1, (6, 5, 7), 2, (3, 2, 3), 9, (1, 1, 2), (1, 1, 1), ((1, 1), (1, 0), (2, 1))),
+]
+
+
+@pytest.mark.parametrize("spec", _FIRST_LAYERS, ids=str)
+def test_first_layers_with_padding(level: str, spec: ConvSpec) -> None:
+    """``direct`` on few-channel layers whose tiles mix edge and inner pixels, in float64."""
+    arrays = _arrays(spec, seed=8)
+    for got, want, what in zip(_run(ALGORITHMS["direct"], spec, *arrays), _oracle(spec, *arrays),
+                               DIRECTIONS):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10, err_msg=what)

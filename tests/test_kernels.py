@@ -613,3 +613,77 @@ def test_the_kernels_write_nothing_outside_y(level: str, case: tuple) -> None:
                        s, [(pad, max(hi, 0))], d, groups)
     np.testing.assert_allclose(np.moveaxis(y[:, 0, 0], -1, 1), want[..., :out], rtol=1e-12,
                                atol=1e-12)
+
+
+#: Items the layout copy moves: 4 and 8 bytes through the level's register blocks, the
+#: rest element by element.
+_ITEM_DTYPES = [np.float32, np.int32, np.float64, np.int64, np.float16, np.int8]
+#: From 1 KiB of data to past 2 x 256 KiB, where the copy splits over threads.
+_SIDES = st.integers(1, 700)
+
+
+@pytest.mark.parametrize("dtype", _ITEM_DTYPES, ids=lambda d: np.dtype(d).name)
+@settings(max_examples=25)
+@given(n=st.integers(1, 3), p=_SIDES, q=_SIDES, threads=st.sampled_from([1, 2, 3]))
+def test_the_layout_copy_is_an_exact_transpose(level: str, dtype, n: int, p: int, q: int,
+                                                threads: int) -> None:
+    """dst[n, q, p] == src[n, p, q] bit for bit, for ragged sides (not multiples of the
+    register block or the tile) and NaN payloads, on 1 to 3 threads."""
+    from strided import _kernels
+
+    bits = np.random.default_rng(p * q).integers(0, 256, size=n * p * q * np.dtype(dtype).itemsize,
+                                                 dtype=np.uint8)
+    src = bits.view(dtype).reshape(n, p, q)  # any bit pattern, NaNs and denormals included
+    dst = np.empty((n, q, p), dtype=dtype)
+    _kernels.transpose(src, dst, threads)
+    assert dst.tobytes() == np.ascontiguousarray(src.transpose(0, 2, 1)).tobytes()
+
+
+def test_the_layouts_are_views_where_no_copy_is_needed() -> None:
+    """One channel, one pixel, or memory already in the other order: no copy is made."""
+    from strided._algorithms._layout import channels_first, channels_last
+
+    one_channel = np.arange(2 * 1 * 5 * 6.0).reshape(2, 1, 5, 6)
+    assert np.shares_memory(channels_last(one_channel), one_channel)
+    nhwc = np.arange(2 * 5 * 6 * 3.0).reshape(2, 5, 6, 3)
+    as_nchw = np.moveaxis(nhwc, -1, 1)
+    assert np.shares_memory(channels_last(as_nchw), nhwc)
+    many = np.arange(2 * 3 * 5 * 6.0).reshape(2, 3, 5, 6)
+    last = channels_last(many)
+    assert not np.shares_memory(last, many) and last.flags.c_contiguous
+    assert np.array_equal(last, np.moveaxis(many, 1, -1))
+    first = channels_first(last)
+    assert first.flags.c_contiguous and np.array_equal(first, many)
+
+
+@pytest.mark.parametrize(("shape", "out_channels", "kernel", "stride", "groups"), [
+    ((3, 5, 23, 29), 17, 3, 1, 1),    # partial vectors; runs of pixels across rows and images
+    ((2, 1, 40, 41), 33, 5, 2, 1),    # one input channel (no input copy), 33 output planes
+    ((2, 6, 17, 19), 12, 1, 1, 2),    # 1x1, groups
+    ((1, 8, 64, 70), 64, 3, 1, 1),    # large enough to split over threads
+])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_channels_first_outputs_are_written_in_place(level: str, shape, out_channels: int,
+                                                     kernel: int, stride: int, groups: int,
+                                                     threads: int) -> None:
+    """``strided.functional`` through the direct kernels writes its (N, O, H, W) result
+    through strided channels (staged per run of pixels, then transposed per plane): same
+    values as PyTorch float64, with and without bias, float32 and float64."""
+    rng = np.random.default_rng(sum(shape) + out_channels)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((out_channels, shape[1] // groups, kernel, kernel))
+    b = rng.standard_normal(out_channels)
+    saved = strided.get_num_threads()
+    strided.set_num_threads(threads)
+    try:
+        for bias in (None, b):
+            pad = [(kernel // 2, kernel // 2)] * 2
+            want = oracle.conv(x, w, bias, stride, pad, 1, groups)
+            for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-4)):
+                got = F.conv2d(x.astype(dtype), w.astype(dtype),
+                               None if bias is None else bias.astype(dtype), stride,
+                               kernel // 2, 1, groups, algorithm="direct")
+                assert got.flags.c_contiguous and got.dtype == dtype
+                np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+    finally:
+        strided.set_num_threads(saved)

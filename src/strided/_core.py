@@ -121,14 +121,16 @@ def check_bias(bias: object, channels: int, op: str) -> np.ndarray | None:
     return b
 
 
-def _finish(y: np.ndarray, bias: np.ndarray | None, result: np.dtype) -> np.ndarray:
-    """Canonical ``y`` (compute dtype) plus ``bias`` along its last axis, rounded once to
+def _finish(y: np.ndarray, bias: np.ndarray | None, result: np.dtype,
+            channel_axis: int = -1) -> np.ndarray:
+    """``y`` (compute dtype) plus ``bias`` along its channel axis, rounded once to
     ``result``'s dtype with the bias promoted in as NumPy would (an int64 result with a
     float bias is float)."""
     if bias is None:
         return y.astype(result, copy=False)
     _, dtype = compute_dtypes(result, bias.dtype)
-    return np.add(y, bias, dtype=np.result_type(y.dtype, bias.dtype)).astype(dtype, copy=False)
+    along = bias if channel_axis == -1 else bias.reshape(-1, *([1] * (y.ndim - 2)))
+    return np.add(y, along, dtype=np.result_type(y.dtype, bias.dtype)).astype(dtype, copy=False)
 
 
 def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = None,
@@ -148,13 +150,20 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     # the compiled kernels add the bias as they store each output: one pass fewer
     fused = (b.astype(compute, copy=False) if b is not None and method in (_direct, _winograd)
              and np.can_cast(b.dtype, compute, "safe") else None)
+    rest = None if fused is not None else b
+    if (method is _direct and spec.data_format == "channels_first"
+            and _direct.writes_strided_channels(inner)):
+        # and the direct kernels write channels first in place: no transposing copy of y
+        y_first = np.empty((spec.batch, spec.out_channels, *spec.output_size), compute)
+        _direct.forward(xc, wc, inner, bias=fused, out=np.moveaxis(y_first, 1, -1))
+        return _finish(y_first, rest, result, channel_axis=1)
     if method is _winograd:
         y = _winograd.forward(xc, wc, inner, bias=fused, cache=cache)
     elif method is _direct:
         y = _direct.forward(xc, wc, inner, bias=fused)
     else:
         y = method.forward(xc, wc, inner)
-    return _from_canonical(_finish(y, None if fused is not None else b, result), spec)
+    return _from_canonical(_finish(y, rest, result), spec)
 
 
 def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, *,

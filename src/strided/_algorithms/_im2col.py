@@ -142,45 +142,14 @@ def _grouped_matmul(columns: np.ndarray, weight: np.ndarray) -> np.ndarray:
 @empty_safe("output_shape")
 @owns_cores
 def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """y[n, *o, c_out] = sum over taps and group channels of x_padded * w.
-
-    For a caller whose data is channels first (``spec.data_format``), ungrouped, with few
-    input channels, the GEMM is turned around, (O, kk * C) @ (kk * C, M), and its rows are
-    copied into the images' (O, *OS) planes: the result is a (N, *OS, O) view of a
-    contiguous (N, O, *OS) array, which the caller's layout then needs no transposing copy
-    for (ResNet stem through ``strided.functional``: 19 ms against 26-28).  With more input
-    channels the turned-around GEMM is the slower one, and the usual result plus one
-    transposing copy wins (56x56x64 -> 128, stride 2: 14-15 ms against 16-17).
-    """
+    """y[n, *o, c_out] = sum over taps and group channels of x_padded * w."""
     view = windows(zero_padded(x, spec), spec)
     weight = _grouped_weight(w, spec)
     dtype = np.result_type(x, w)
-    planes = (spec.data_format == "channels_first" and spec.groups == 1
-              and spec.in_channels <= _FEW_CHANNELS)
-    if planes:
-        y_planes = np.empty((spec.batch, spec.out_channels, *spec.output_size), dtype=dtype)
-        y = np.moveaxis(y_planes, 1, -1)
-    else:
-        y = np.empty(spec.output_shape, dtype=dtype)
-
-    def work_planes(batch: slice, rows: slice) -> None:
-        """(O, K) @ (K, M) in one product, then copied into the images' output planes."""
-        if spec.in_channels == 1:
-            columns_t = _tap_major(view[batch, rows], spec)  # (kk, M)
-        else:
-            columns_t = _columns(view[batch, rows], spec)[0].T  # (K, M), a view
-        product = np.matmul(weight[0].T, columns_t,  # (O, M): its rows run along pixels
-                            out=buffer("im2col.product", (weight.shape[2], columns_t.shape[1]),
-                                       dtype))
-        target = y_planes[batch, :, rows]  # (n, O, r, *OS[1:])
-        shape = (spec.out_channels, target.shape[0], *target.shape[2:])
-        target[...] = np.moveaxis(product.reshape(shape), 0, 1)
+    y = np.empty(spec.output_shape, dtype=dtype)
 
     def work(block: tuple[slice, slice]) -> None:
         batch, rows = block
-        if planes:
-            work_planes(batch, rows)
-            return
         target = y[batch, rows]
         if spec.in_channels == 1:  # (kk, M).T @ (kk, O): BLAS reads the transpose in place
             columns_t = _tap_major(view[batch, rows], spec)
@@ -204,26 +173,17 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
     view = windows(zero_padded(x, spec), spec)
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
 
-    # for a caller with PyTorch's (O, C/g, *K) weights, the products are turned around,
-    # (og, M) @ (M, K), so that the result needs no transposing copy of the whole kernel
-    # (one input channel keeps (kk, M) @ (M, O): twice as fast, and its kernel is small)
-    turned = spec.weight_format == "OIHW" and spec.in_channels > 1
-
     def work(block: tuple[slice, slice]) -> np.ndarray:
         batch, rows = block
         grad = _by_group(grad_output[batch, rows], spec)  # (g, M, og)
         if spec.in_channels == 1:
             return (_tap_major(view[batch, rows], spec) @ grad[0])[None]  # (kk, M) @ (M, O)
         columns = _columns(view[batch, rows], spec)
-        if turned:
-            return _grouped_matmul(grad.transpose(0, 2, 1), columns)  # (g, og, K)
         return _grouped_matmul(columns.transpose(0, 2, 1), grad)  # (g, K, og)
 
     # blocks in cache, but several times the partial product each adds
     partial = math.prod(spec.kernel_size) * cg * spec.out_channels * x.itemsize
     dw = total(work, _blocks(spec, x.itemsize, max(_CACHED_BYTES, 4 * partial)))
-    if turned:
-        dw = dw.transpose(0, 2, 1)  # a view of the (g, og, K) products
     dw = dw.reshape(g, *spec.kernel_size, cg, og)
     return np.moveaxis(dw, 0, -2).reshape(spec.weight_shape)  # -> (*K, cg, g * og)
 

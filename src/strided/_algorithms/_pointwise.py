@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._runtime._threads import get_num_threads, matmul, owns_cores, ranges, split, total
+from .._runtime._threads import get_num_threads, matmul, owns_cores, ranges, total
 from .._runtime._workspace import empty_safe
 from .._spec import ConvSpec
 
@@ -26,39 +26,10 @@ def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
     return None
 
 
-def _unit_stride(spec: ConvSpec) -> bool:
-    return all(s == 1 for s in spec.stride)
-
-
 def _picked(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """The input pixels the kernel reads: (N, *S, C) -> (N, *OS, C), a view."""
     index = tuple(slice(None, (o - 1) * s + 1, s) for o, s in zip(spec.output_size, spec.stride))
     return x[(slice(None), *index)]
-
-
-def _channels_first(array: np.ndarray) -> np.ndarray | None:
-    """(N, *S, C) -> (N, C, prod(S)) when ``array`` is a view of contiguous NC*S data, else None.
-
-    The ``strided.functional`` face hands algorithms such views; multiplying in that layout,
-    ``W^T (O, C) @ x[n] (C, HW)`` per image, needs no transposed copy of x or y.
-    """
-    moved = np.moveaxis(array, -1, 1)
-    if array.ndim < 3 or not moved.flags.c_contiguous:
-        return None
-    return moved.reshape(moved.shape[0], moved.shape[1], -1)
-
-
-def _per_image(left: np.ndarray, right: np.ndarray, out: np.ndarray) -> None:
-    """``out[n] = left @ right[n]``, the images split over threads."""
-    def work(part: slice) -> None:
-        for n in range(part.start, part.stop):
-            np.matmul(left, right[n], out=out[n])
-    split(work, right.shape[0], out.size * left.shape[1])
-
-
-def _from_channels_first(y: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """(N, K, P) -> a (N, *S, K) view, whose channels-first transpose is ``y`` itself."""
-    return np.moveaxis(y.reshape(shape[0], shape[-1], *shape[1:-1]), 1, -1)
 
 
 def _rows(array: np.ndarray) -> np.ndarray:
@@ -72,11 +43,6 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """y = x[:, ::s, ::s] @ w, per group; (N, *S, C), (1.., C/g, O) -> (N, *OS, O)."""
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     dtype = np.result_type(x, w)
-    planar = _channels_first(x) if g == 1 and _unit_stride(spec) else None
-    if planar is not None:
-        y = np.empty((spec.batch, spec.out_channels, planar.shape[2]), dtype=dtype)
-        _per_image(np.ascontiguousarray(w.reshape(cg, og).T), planar, y)
-        return _from_channels_first(y, spec.output_shape)
     a = _rows(_picked(x, spec))
     weight = w.reshape(cg, g, og)
     y = np.empty((a.shape[0], g, og), dtype=dtype)
@@ -91,11 +57,6 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
     """dx[:, ::s, ::s] = dy @ w.T per group, zeros elsewhere."""
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     dtype = np.result_type(grad_output, w)
-    planar = _channels_first(grad_output) if g == 1 and _unit_stride(spec) else None
-    if planar is not None:
-        dx = np.empty((spec.batch, spec.in_channels, planar.shape[2]), dtype=dtype)
-        _per_image(np.ascontiguousarray(w.reshape(cg, og)), planar, dx)
-        return _from_channels_first(dx, spec.input_shape)
     dy = _rows(grad_output)
     weight = w.reshape(cg, g, og)
     picked = np.empty((dy.shape[0], g, cg), dtype=dtype)
@@ -115,10 +76,6 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
     """dw = x[:, ::s, ::s].T @ dy per group, the pixels split over threads and summed."""
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     dtype = np.result_type(x, grad_output)
-    planar_x, planar_dy = _channels_first(x), _channels_first(grad_output)
-    if g == 1 and _unit_stride(spec) and planar_x is not None and planar_dy is not None:
-        dw = total(lambda n: planar_x[n] @ planar_dy[n].T, list(range(spec.batch)))
-        return np.asarray(dw, dtype=dtype).reshape(spec.weight_shape)
     a = _rows(_picked(x, spec))
     dy = _rows(grad_output)
 

@@ -55,7 +55,7 @@ import numpy as np
 from .. import _kernels
 from .._runtime._workspace import WEIGHT_BYTES, buffer, empty_safe, get_workspace_limit
 from .._spec import ConvSpec
-from ._direct import _contiguous, _five, _geometry, _phases
+from ._direct import _five, _geometry, _phases
 
 #: The variants (m, r): F(m x m, r x r); F(4x4, 2x2) computes stride-2 3x3 layers from their
 #: phases (``_phased``).  The kernels have F(6x6, 2x2) too, unused: over a 512-channel layer's
@@ -218,12 +218,12 @@ def _forward_into(x: np.ndarray, w: np.ndarray, y: np.ndarray, geometry: np.ndar
                   bias: np.ndarray | None, cache: KernelCache | None) -> None:
     """y = the forward kernels' result, by groups of output channels under the workspace
     limit; ``cache`` keeps U when there is one group."""
-    x5, y5 = _five(_contiguous(x)), _five(y)
+    x5, y5 = _five(np.ascontiguousarray(x)), _five(y)
     groups = _channel_groups(m, x.itemsize, False, geometry)
     for out in groups:
         g = _with_outputs(geometry, out.stop - out.start)
         def make(out: slice = out, g: np.ndarray = g) -> np.ndarray:
-            return _weights(m, _contiguous(w[..., out]), g)
+            return _weights(m, np.ascontiguousarray(w[..., out]), g)
         lanes, _, _, u_size, _ = _plan(m, x.itemsize, False, g)
         if cache is not None and len(groups) == 1 and u_size * x.itemsize <= KEPT_BYTES:
             u = cache.get((m, lanes, _kernels.level()), w, make)
@@ -296,14 +296,14 @@ def _grad_weight_into(x: np.ndarray, dy: np.ndarray, dw: np.ndarray, geometry: n
                       m: int) -> None:
     """dw (r, r, C, O) = the weight-gradient kernels' result, by groups of output channels
     under the workspace limit."""
-    x5, dy = _five(_contiguous(x)), _contiguous(dy)
+    x5, dy = _five(np.ascontiguousarray(x)), np.ascontiguousarray(dy)
     groups = _channel_groups(m, dw.itemsize, True, geometry)
     for out in groups:
         g = _with_outputs(geometry, out.stop - out.start)
         whole = len(groups) == 1
         part = dw if whole else np.empty((*dw.shape[:-1], out.stop - out.start), dtype=dw.dtype)
-        _kernels.winograd_grad_weight(m, x5, dy if whole else _contiguous(dy[..., out]), part,
-                                      g, _scratch(m, dw.dtype, True, g))
+        dy_part = dy if whole else np.ascontiguousarray(dy[..., out])
+        _kernels.winograd_grad_weight(m, x5, dy_part, part, g, _scratch(m, dw.dtype, True, g))
         if not whole:
             dw[..., out] = part
 
@@ -406,7 +406,7 @@ def _phased_grad_input(dy: np.ndarray, w: np.ndarray, spec: ConvSpec, tile: int 
         dxp = np.empty((n, *sizes, 4 * spec.in_channels), dtype=dy.dtype)
         geometry = _geometry(n, 1, spec.out_channels, 4 * spec.in_channels, spec.output_size,
                              sizes, (2, 2), (1, 1), (1, 1), [1 - p for p in pads])
-        _forward_into(_contiguous(dy[images]), rotated, dxp, geometry, m, None, kept)
+        _forward_into(np.ascontiguousarray(dy[images]), rotated, dxp, geometry, m, None, kept)
         dx[images] = _from_phases(dxp, spec.input_shape)
     return dx
 
@@ -421,6 +421,6 @@ def _phased_grad_weight(x: np.ndarray, dy: np.ndarray, spec: ConvSpec, tile: int
         xp = _to_phases(x[images], sizes)
         geometry = _geometry(xp.shape[0], 1, 4 * spec.in_channels, spec.out_channels, sizes,
                              spec.output_size, (2, 2), (1, 1), (1, 1), pads)
-        _grad_weight_into(xp, _contiguous(dy[images]), part, geometry, m)
+        _grad_weight_into(xp, np.ascontiguousarray(dy[images]), part, geometry, m)
         dwp += part
     return _from_phase_kernel(dwp, raw, spec.weight_shape)
