@@ -83,7 +83,8 @@ def _pickle_refusal(where: str) -> ValueError:
 
 def _read_archive(archive: Path) -> dict[str, bytes]:
     """Return the six batch files of a tar archive by name, without extracting anything."""
-    import tarfile  # lazy: only needed for archives
+    import gzip  # lazy: only needed for archives
+    import tarfile
 
     wanted = {*_TRAIN, _TEST}
     found: dict[str, bytes] = {}
@@ -105,7 +106,7 @@ def _read_archive(archive: Path) -> dict[str, bytes]:
                 if stream is None:
                     continue
                 found[base] = stream.read()
-    except (tarfile.TarError, EOFError, zlib.error) as error:
+    except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error) as error:
         raise ValueError(
             f"CIFAR-10 archive {archive} is not a readable tar archive (truncated or corrupt: "
             f"{error}); expected {ARCHIVE} from {MIRRORS[0]}{ARCHIVE}"
