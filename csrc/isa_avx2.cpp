@@ -3,6 +3,7 @@
 #include "kernels.hpp"
 #include "simd.hpp"
 #include "winograd.hpp"
+#include "layers.hpp"
 
 namespace strided {
 namespace avx2 {
@@ -13,9 +14,12 @@ constexpr int GW_CHANNELS_1 = 12, GW_CHANNELS_2 = 6;
 constexpr int DW_PIXELS = 6;
 #include "conv.inc"
 #include "winograd.inc"
+#include "layers.inc"
 }  // namespace avx2
 
 const Level level_avx2 = {"avx2", avx2::kernels<float>(), avx2::kernels<double>()};
 const WinogradLevel winograd_avx2 = {"avx2", avx2::winograd_kernels<float>(),
                                      avx2::winograd_kernels<double>()};
+const LayerLevel layers_avx2 = {"avx2", avx2::layer::kernels<float>(),
+                                    avx2::layer::kernels<double>()};
 }  // namespace strided

@@ -3,6 +3,7 @@
 #include "kernels.hpp"
 #include "simd.hpp"
 #include "winograd.hpp"
+#include "layers.hpp"
 
 namespace strided {
 namespace avx512 {
@@ -13,9 +14,12 @@ constexpr int GW_CHANNELS_1 = 24, GW_CHANNELS_2 = 12;
 constexpr int DW_PIXELS = 12;
 #include "conv.inc"
 #include "winograd.inc"
+#include "layers.inc"
 }  // namespace avx512
 
 const Level level_avx512 = {"avx512", avx512::kernels<float>(), avx512::kernels<double>()};
 const WinogradLevel winograd_avx512 = {"avx512", avx512::winograd_kernels<float>(),
                                        avx512::winograd_kernels<double>()};
+const LayerLevel layers_avx512 = {"avx512", avx512::layer::kernels<float>(),
+                                    avx512::layer::kernels<double>()};
 }  // namespace strided

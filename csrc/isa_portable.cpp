@@ -2,6 +2,7 @@
 #include "kernels.hpp"
 #include "simd.hpp"
 #include "winograd.hpp"
+#include "layers.hpp"
 
 namespace strided {
 namespace portable {
@@ -12,9 +13,12 @@ constexpr int GW_CHANNELS_1 = 4, GW_CHANNELS_2 = 4;
 constexpr int DW_PIXELS = 4;
 #include "conv.inc"
 #include "winograd.inc"
+#include "layers.inc"
 }  // namespace portable
 
 const Level level_portable = {"portable", portable::kernels<float>(), portable::kernels<double>()};
 const WinogradLevel winograd_portable = {"portable", portable::winograd_kernels<float>(),
                                          portable::winograd_kernels<double>()};
+const LayerLevel layers_portable = {"portable", portable::layer::kernels<float>(),
+                                    portable::layer::kernels<double>()};
 }  // namespace strided
