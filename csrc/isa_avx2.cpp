@@ -20,6 +20,6 @@ constexpr int DW_PIXELS = 6;
 const Level level_avx2 = {"avx2", avx2::kernels<float>(), avx2::kernels<double>()};
 const WinogradLevel winograd_avx2 = {"avx2", avx2::winograd_kernels<float>(),
                                      avx2::winograd_kernels<double>()};
-const LayerLevel layers_avx2 = {"avx2", avx2::layer::kernels<float>(),
+constexpr LayerLevel layers_avx2 = {"avx2", avx2::layer::kernels<float>(),
                                     avx2::layer::kernels<double>()};
 }  // namespace strided

@@ -20,6 +20,6 @@ constexpr int DW_PIXELS = 12;
 const Level level_avx512 = {"avx512", avx512::kernels<float>(), avx512::kernels<double>()};
 const WinogradLevel winograd_avx512 = {"avx512", avx512::winograd_kernels<float>(),
                                        avx512::winograd_kernels<double>()};
-const LayerLevel layers_avx512 = {"avx512", avx512::layer::kernels<float>(),
+constexpr LayerLevel layers_avx512 = {"avx512", avx512::layer::kernels<float>(),
                                     avx512::layer::kernels<double>()};
 }  // namespace strided

@@ -19,6 +19,6 @@ constexpr int DW_PIXELS = 4;
 const Level level_portable = {"portable", portable::kernels<float>(), portable::kernels<double>()};
 const WinogradLevel winograd_portable = {"portable", portable::winograd_kernels<float>(),
                                          portable::winograd_kernels<double>()};
-const LayerLevel layers_portable = {"portable", portable::layer::kernels<float>(),
+constexpr LayerLevel layers_portable = {"portable", portable::layer::kernels<float>(),
                                     portable::layer::kernels<double>()};
 }  // namespace strided

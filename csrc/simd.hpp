@@ -33,7 +33,7 @@ struct Portable {
         return c;
     }
     static reg add(reg a, reg b) { for (int i = 0; i < width; ++i) a.v[i] += b.v[i]; return a; }
-    static reg relu(reg a) { for (int i = 0; i < width; ++i) a.v[i] = a.v[i] > 0 ? a.v[i] : 0; return a; }
+    static reg relu(reg a) { for (int i = 0; i < width; ++i) a.v[i] = a.v[i] < 0 ? 0 : a.v[i]; return a; }
 };
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -56,7 +56,7 @@ struct Avx2F32 {
     static void store_partial(float* p, reg a, int n) { _mm256_maskstore_ps(p, avx2_mask32(n), a); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
-    static reg relu(reg a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
+    static reg relu(reg a) { return _mm256_max_ps(_mm256_setzero_ps(), a); }  // NaN stays
 };
 
 struct Avx2F64 {
@@ -70,7 +70,7 @@ struct Avx2F64 {
     static void store_partial(double* p, reg a, int n) { _mm256_maskstore_pd(p, avx2_mask64(n), a); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
-    static reg relu(reg a) { return _mm256_max_pd(a, _mm256_setzero_pd()); }
+    static reg relu(reg a) { return _mm256_max_pd(_mm256_setzero_pd(), a); }
 };
 #endif
 
@@ -88,7 +88,7 @@ struct Avx512F32 {
     static void store_partial(float* p, reg a, int n) { _mm512_mask_storeu_ps(p, mask(n), a); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
     static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
-    static reg relu(reg a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+    static reg relu(reg a) { return _mm512_max_ps(_mm512_setzero_ps(), a); }
 };
 
 struct Avx512F64 {
@@ -103,7 +103,7 @@ struct Avx512F64 {
     static void store_partial(double* p, reg a, int n) { _mm512_mask_storeu_pd(p, mask(n), a); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
     static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
-    static reg relu(reg a) { return _mm512_max_pd(a, _mm512_setzero_pd()); }
+    static reg relu(reg a) { return _mm512_max_pd(_mm512_setzero_pd(), a); }
 };
 #endif
 

@@ -17,6 +17,7 @@ Around it: ``strided.Model`` (functional, over ``strided.Input``) and ``strided.
 """
 
 from . import (
+    callbacks,
     constraints,
     datasets,
     functional,
@@ -54,6 +55,7 @@ __all__ = [
     "Model",
     "Sequential",
     "algorithms",
+    "callbacks",
     "constraints",
     "datasets",
     "functional",

@@ -131,10 +131,10 @@ def _finish(y: np.ndarray, bias: np.ndarray | None, result: np.dtype) -> np.ndar
 
 
 def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = None,
-             algorithm: str = "auto", op: str = "conv") -> np.ndarray:
+             algorithm: str = "auto", op: str = "conv", relu: bool = False) -> np.ndarray:
     """Cross-correlate ``x`` with ``w`` as ``spec`` says, plus ``bias`` (one per output
-    channel, added before the one rounding to the result dtype); arrays in the spec's
-    layouts."""
+    channel, added before the one rounding to the result dtype), then ``max(0, .)`` if
+    ``relu`` (in the direct kernels' store); arrays in the spec's layouts."""
     compute, result = compute_dtypes(x.dtype, w.dtype)
     b = check_bias(bias, spec.out_channels, op)
     inner = _inner(spec)
@@ -145,10 +145,12 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
     if b is not None and method is _direct and np.can_cast(b.dtype, compute, "safe"):
         # the kernels add the bias as they store each output: one pass fewer
-        y = _direct.forward(xc, wc, inner, bias=b.astype(compute, copy=False))
+        y = _direct.forward(xc, wc, inner, bias=b.astype(compute, copy=False), relu=relu)
         return _from_canonical(y.astype(result, copy=False), spec)
-    y = method.forward(xc, wc, inner)
-    return _from_canonical(_finish(y, b, result), spec)
+    y = _finish(method.forward(xc, wc, inner), b, result)
+    if relu:
+        np.maximum(y, 0, out=y)
+    return _from_canonical(y, spec)
 
 
 def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, *,

@@ -107,7 +107,7 @@ class Network:
         shown = []
         for index, layer in enumerate(model.layers):
             shape = model.output_shapes[index]
-            if len(shape) == 4 and type(layer).__name__ != "RandomTranslation":
+            if len(shape) == 4 and not type(layer).__name__.startswith("Random"):
                 shown.append((index, layer))
         return shown
 
@@ -141,7 +141,7 @@ class Network:
             out = x
             for i, layer in enumerate(model.layers):
                 out = layer(out, training=False)
-                if out.ndim == 4 and type(layer).__name__ != "RandomTranslation":
+                if out.ndim == 4 and not type(layer).__name__.startswith("Random"):
                     values = out[0].astype(np.float64)
                     maps.append({"index": i, "name": layer.name, "type": type(layer).__name__,
                                  "shape": list(values.shape),
