@@ -15,6 +15,9 @@
 //                         b = -a inv_std^2 sum_gc / rows, k = -a sum_g / rows
 //     adam                m += (1 - b1)(g - m);  v += (1 - b2)(g^2 - v);
 //                         w -= lr m / (sqrt(v) + eps)
+//     affine_sample       y[n, i, j, c] = x[n, r, q, c] at r = a0 i + a1 j + a2,
+//                         q = a3 i + a4 j + a5 (a = maps[n], 6 values), nearest or bilinear,
+//                         outside read under Keras' fill mode (constant: ``fill``)
 //
 // Pooling geometries are convolution ones (kernels.hpp) with groups = 1, cg = og = C, the
 // pool as the kernel, dilation 1.  Per-channel vectors are double; sums over rows are made
@@ -29,6 +32,8 @@
 #include "kernels.hpp"
 
 namespace strided {
+
+enum FillMode { FILL_CONSTANT = 0, FILL_NEAREST = 1, FILL_REFLECT = 2, FILL_WRAP = 3 };
 
 template <class T>
 struct LayerKernels {
@@ -48,6 +53,9 @@ struct LayerKernels {
                                 int64_t threads);
     void (*adam)(T* w, const T* g, T* m, T* v, int64_t n, double lr, double beta_1,
                  double beta_2, double epsilon, int64_t threads);
+    void (*affine_sample)(const T* x, int64_t N, int64_t H, int64_t W, int64_t C,
+                          const double* maps, bool bilinear, int fill_mode, double fill,
+                          T* y, int64_t threads);
 };
 
 struct LayerLevel {

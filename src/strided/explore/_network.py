@@ -80,14 +80,15 @@ class Network:
     def train(self, epochs: object = 2, seed: int = 0) -> dict[str, Any]:
         """Train the lecture's network for a few epochs on the bundled digits, as
         ``strided train --epochs N`` does, and use it."""
-        from ..cli._train import build_model, compile_model, load_dataset
+        from ..cli._train import build_model, callbacks, compile_model, load_dataset
 
         epochs = _integer(epochs, "epochs", 1, MAX_EPOCHS)
         (x_train, y_train), (x_test, y_test), _ = load_dataset("bundled", None)
         model = build_model(seed)
-        compile_model(model, -(-len(x_train) // 64))
+        compile_model(model)
         start = time.perf_counter()
-        model.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=0, seed=seed)
+        model.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=0, seed=seed,
+                  callbacks=callbacks(epochs))
         seconds = time.perf_counter() - start
         _, accuracy = model.evaluate(x_test, y_test, batch_size=500, verbose=0)
         with self._lock:

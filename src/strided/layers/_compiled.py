@@ -12,6 +12,7 @@ Each function takes and returns NumPy arrays; per-channel vectors are float64.  
     relu_backward(y, dy, bias)   dz = dy * (y > 0) (y None: dz = dy); d bias = sum_rows dz
     batch_norm_backward(...)     BatchNormalization's (docstring there), the ReLU folded in
     adam(w, g, m, v, ...)        Keras' Adam step, in place
+    affine_sample(x, maps, ...)  y[n, i, j] = x[n, maps[n] @ (i, j, 1)], as the augmentations
 """
 
 from __future__ import annotations
@@ -138,3 +139,19 @@ def adam(w: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, lr: float,
     """One Adam step in place on contiguous ``w``, ``m``, ``v`` (``lr`` bias-corrected)."""
     _kernels.adam(w, np.ascontiguousarray(g, w.dtype), m, v, lr, beta_1, beta_2, epsilon,
                   get_num_threads())
+
+
+#: Keras' fill modes, as csrc/layers.hpp numbers them
+FILL_MODES = {"constant": 0, "nearest": 1, "reflect": 2, "wrap": 3}
+
+
+def affine_sample(x: np.ndarray, maps: np.ndarray, interpolation: str, fill_mode: str,
+                  fill_value: float) -> np.ndarray:
+    """``y[n, i, j] = x[n, r, q]``, ``(r, q) = maps[n] @ (i, j, 1)`` for channels-last ``x``
+    (N, H, W, C) and ``maps`` (N, 2, 3); nearest or bilinear, outside as ``fill_mode``."""
+    x = np.ascontiguousarray(x)
+    y = np.empty_like(x)
+    _kernels.affine_sample(x, np.ascontiguousarray(maps, np.float64).reshape(-1, 6),
+                           interpolation == "bilinear", FILL_MODES[fill_mode],
+                           float(fill_value), y, get_num_threads())
+    return y

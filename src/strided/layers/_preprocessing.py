@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import _random
+from . import _compiled
 from ._base import Layer, Shape
 
 _NUMPY_PAD = {"reflect": "symmetric", "wrap": "wrap", "nearest": "edge", "constant": "constant"}
@@ -83,6 +84,13 @@ class RandomTranslation(Layer):
         dx = rng.uniform(*self.width_factor, n) * w
         if self.interpolation == "nearest":
             dy, dx = np.round(dy), np.round(dx)
+        if _compiled.usable(x):  # y[i, j] = x[i - dy, j - dx] as an affine map of (i, j, 1)
+            affine = np.zeros((n, 2, 3))
+            affine[:, 0, 0] = affine[:, 1, 1] = 1
+            affine[:, 0, 2], affine[:, 1, 2] = -dy, -dx
+            y = _compiled.affine_sample(x, affine, self.interpolation, self.fill_mode,
+                                        self.fill_value)
+            return y if self.data_format == "channels_last" else np.moveaxis(y, -1, 1)
         margin = math.ceil(max(np.abs(dy).max(), np.abs(dx).max())) + 1
         options = {"constant_values": self.fill_value} if self.fill_mode == "constant" else {}
         padded = np.pad(x, [(0, 0), (margin, margin), (margin, margin), (0, 0)],
@@ -135,8 +143,9 @@ def _resample(x: np.ndarray, rows: np.ndarray, cols: np.ndarray, fill_mode: str,
               interpolation: str, fill_value: float) -> np.ndarray:
     """``y[n, i, j] = x[n, rows[n, i, j], cols[n, i, j]]`` at real-valued positions of
     channels-last ``x`` (N, H, W, C), nearest or bilinear, filled outside as Keras."""
-    n, h, w, _ = x.shape
-    batch = np.arange(n)[:, None, None]
+    n, h, w, c = x.shape
+    flat = x.reshape(n * h * w, c)
+    first = (np.arange(n) * (h * w))[:, None, None]  # each image's first pixel
     if interpolation == "nearest":
         corners = [(np.floor(rows + 0.5), np.floor(cols + 0.5), None)]
     else:
@@ -144,14 +153,22 @@ def _resample(x: np.ndarray, rows: np.ndarray, cols: np.ndarray, fill_mode: str,
         fr, fc = rows - r0, cols - c0
         corners = [(r0, c0, (1 - fr) * (1 - fc)), (r0, c0 + 1, (1 - fr) * fc),
                    (r0 + 1, c0, fr * (1 - fc)), (r0 + 1, c0 + 1, fr * fc)]
-    y = np.zeros(x.shape, np.result_type(x.dtype, np.float32))
-    for r, c, weight in corners:
+    dtype = np.result_type(x.dtype, np.float32)
+    y = np.zeros((n, h, w, c), dtype)
+    outside = np.zeros((n, h, w), dtype)  # the weight of positions outside the image
+    for r, col, weight in corners:
         ri = _fold(r.astype(np.int64), h, fill_mode)
-        ci = _fold(c.astype(np.int64), w, fill_mode)
-        inside = (ri >= 0) & (ri < h) & (ci >= 0) & (ci < w)
-        values = x[batch, np.clip(ri, 0, h - 1), np.clip(ci, 0, w - 1)]
-        values = np.where(inside[..., None], values, fill_value)
-        y += values if weight is None else weight[..., None].astype(y.dtype) * values
+        ci = _fold(col.astype(np.int64), w, fill_mode)
+        weight = np.ones(ri.shape, dtype) if weight is None else weight.astype(dtype)
+        if fill_mode == "constant":
+            inside = (ri >= 0) & (ri < h) & (ci >= 0) & (ci < w)
+            outside += weight * ~inside
+            weight *= inside
+            np.clip(ri, 0, h - 1, out=ri)
+            np.clip(ci, 0, w - 1, out=ci)
+        y += weight[..., None] * flat[first + ri * w + ci]
+    if fill_mode == "constant" and fill_value:
+        y += outside[..., None] * dtype.type(fill_value)
     return y.astype(x.dtype, copy=False)
 
 
@@ -190,6 +207,13 @@ class _RandomAffine(Layer):
         x = inputs if self.data_format == "channels_last" else np.moveaxis(inputs, 1, -1)
         n, h, w, _ = x.shape
         maps = self._maps(self._rng or _random.generator(), n)
+        if _compiled.usable(x):
+            # (r, q) = M (i - ci, j - cj) + (ci, cj) as one affine map of (i, j, 1)
+            centre = np.array([(h - 1) / 2, (w - 1) / 2])
+            affine = np.concatenate([maps, (centre - maps @ centre)[:, :, None]], axis=2)
+            y = _compiled.affine_sample(x, affine, self.interpolation, self.fill_mode,
+                                        self.fill_value)
+            return y if self.data_format == "channels_last" else np.moveaxis(y, -1, 1)
         # offsets from the centre, (rows, cols), of every output pixel
         di = np.arange(h) - (h - 1) / 2
         dj = np.arange(w) - (w - 1) / 2
