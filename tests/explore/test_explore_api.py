@@ -309,22 +309,22 @@ def test_feature_maps_and_probabilities_are_the_models(client, network: Network)
 
 def test_receptive_field_of_a_feature_map_pixel(client) -> None:
     status, answer = post(client, "/api/network/receptive-field",
-                          {"layer": 5, "row": 3, "col": 4})  # max_pooling2d, 7x7
+                          {"layer": 7, "row": 3, "col": 4})  # max_pooling2d, 7x7
     assert status == 200
-    layers = [parse_layer("conv:16,5,2,same"), parse_layer("conv:32,3,1,same"),
+    layers = [parse_layer("conv:16,5,2,same"), parse_layer("conv:32,3,1,same,bias=false"),
               parse_layer("pool:2")]
     counts = receptive_field_counts((28, 28), layers, (3, 4))[0]
     np.testing.assert_array_equal(np.array(answer["counts"]), counts)
     rows, cols = np.nonzero(counts)
     assert answer["box"] == [rows.min(), cols.min(), rows.max(), cols.max()]
-    # the two convolutions' weights and biases: 5*5*1*16 + 16 + 3*3*16*32 + 32
+    # the two convolutions' weights and the first one's biases: 5*5*1*16 + 16 + 3*3*16*32
     assert answer["stack"][-1] == ("total: 28 x 28 x 1 (H x W x C) -> 7 x 7 x 32 (H x W x C), "
-                                   "5,056 parameters")
+                                   "5,024 parameters")
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ({"layer": 12, "row": 0, "col": 0}, r"layer 12 \(dense\) has no feature maps; choose one of"),
-    ({"layer": 1, "row": 14, "col": 0}, r"row must be from 0 to 13; got 14"),
+    ({"layer": 14, "row": 0, "col": 0}, r"layer 14 \(dense\) has no feature maps; choose one of"),
+    ({"layer": 3, "row": 14, "col": 0}, r"row must be from 0 to 13; got 14"),
 ])
 def test_bad_feature_map_pixels(client, body: dict, message: str) -> None:
     status, answer = post(client, "/api/network/receptive-field", body)

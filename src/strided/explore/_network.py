@@ -38,7 +38,7 @@ def _spatial(layer: object) -> LayerSpec | None:
 
     if isinstance(layer, Conv2D):
         return LayerSpec("conv", _two(layer.kernel_size), _two(layer.strides), layer.padding,
-                         _two(layer.dilation_rate), filters=layer.filters)
+                         _two(layer.dilation_rate), filters=layer.filters, bias=layer.use_bias)
     if isinstance(layer, MaxPooling2D | AveragePooling2D):
         return LayerSpec("pool", _two(layer.pool_size), _two(layer.strides), layer.padding)
     return None
