@@ -18,6 +18,7 @@ only (see benchmarks/README.md)::
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/train_mnist.py
     ... --skip-torch                  # the main job only
     ... --skip-accuracy --compare-epochs 5 --networks lenet5,keras_cnn
+    ... --skip-accuracy --threads 1 --cpu-time   # one core's CPU time, robust to load
 
 The thread count is set (OPENBLAS/OMP/MKL_NUM_THREADS and ``torch.set_num_threads``) before
 NumPy is imported, so that both libraries use the same number of cores.  PyTorch runs each
@@ -54,6 +55,9 @@ def parse() -> argparse.Namespace:
                         help="epochs of each library in the per-epoch comparison")
     parser.add_argument("--networks", default=",".join(NETWORKS),
                         help=f"networks compared with PyTorch, of {', '.join(NETWORKS)}")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time the comparisons by CPU time (with --threads 1: one core's "
+                             "work, whatever else the machine runs)")
     parser.add_argument("--skip-torch", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
     return parser.parse_args()
@@ -205,6 +209,7 @@ def compare(args: argparse.Namespace, name: str, x_train, y_train, x_test,
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    clock = time.process_time if args.cpu_time else time.perf_counter
     model = network(name, args.seed)
     net = torch_twin(model)
     augment = [layer for layer in model.layers if type(layer).__name__.startswith("Random")]
@@ -216,7 +221,7 @@ def compare(args: argparse.Namespace, name: str, x_train, y_train, x_test,
     def torch_epoch() -> float:
         net.train()
         order = rng.permutation(len(x_train))
-        start = time.perf_counter()
+        start = clock()
         for i in range(0, len(order), batch_size):
             index = order[i:i + batch_size]
             xb = x_train[index]
@@ -228,12 +233,12 @@ def compare(args: argparse.Namespace, name: str, x_train, y_train, x_test,
             loss = loss_fn(net(xb), yb)
             loss.backward()
             optimizer.step()
-        return time.perf_counter() - start
+        return clock() - start
 
     def strided_epoch() -> float:
-        start = time.perf_counter()
+        start = clock()
         model.fit(x_train, y_train, batch_size=batch_size, epochs=1, verbose=0)
-        return time.perf_counter() - start
+        return clock() - start
 
     ours, theirs = [], []
     for _ in range(args.compare_epochs):
@@ -243,7 +248,8 @@ def compare(args: argparse.Namespace, name: str, x_train, y_train, x_test,
         theirs.append(torch_epoch())
     a, b = statistics.median(ours), statistics.median(theirs)
     good = a <= 0.9 * b
-    print(f"{name}: per epoch (median of {args.compare_epochs}, alternating): strided "
+    what = "CPU time" if args.cpu_time else "wall time"
+    print(f"{name}: per epoch ({what}, median of {args.compare_epochs}, alternating): strided "
           f"{a:.2f} s, PyTorch {torch.__version__} {b:.2f} s, ratio {a / b:.2f} "
           f"[target <= 0.90: {'PASS' if good else 'FAIL'}]", flush=True)
     print(f"  strided epochs: {', '.join(f'{t:.2f}' for t in ours)} s; PyTorch epochs: "
@@ -253,16 +259,16 @@ def compare(args: argparse.Namespace, name: str, x_train, y_train, x_test,
     xt = torch.from_numpy(np.ascontiguousarray(x_test.transpose(0, 3, 1, 2)))
 
     def torch_predict() -> float:
-        start = time.perf_counter()
+        start = clock()
         with torch.no_grad():
             for i in range(0, len(xt), 500):
                 net(xt[i:i + 500])
-        return time.perf_counter() - start
+        return clock() - start
 
     def strided_predict() -> float:
-        start = time.perf_counter()
+        start = clock()
         model.predict(x_test, batch_size=500)
-        return time.perf_counter() - start
+        return clock() - start
 
     ours, theirs = [], []
     for _ in range(3):
@@ -272,7 +278,8 @@ def compare(args: argparse.Namespace, name: str, x_train, y_train, x_test,
         theirs.append(torch_predict())
     a, b = min(ours), min(theirs)
     fast = a <= 0.8 * b
-    print(f"{name}: predict on {len(x_test):,} images (batches of 500, least of 3): strided "
+    print(f"{name}: predict on {len(x_test):,} images ({what}, batches of 500, least of 3): "
+          f"strided "
           f"{a:.2f} s, PyTorch {b:.2f} s, ratio {a / b:.2f} "
           f"[target <= 0.80: {'PASS' if fast else 'FAIL'}]", flush=True)
     return good and fast
