@@ -155,7 +155,7 @@ def torch_twin(model):
         elif isinstance(layer, L.Conv2D):
             k = layer.params["kernel"]
             if layer.padding == "same":
-                (top, bottom), (left, right) = pooling_geometry(
+                ((top, bottom), (left, right)), _ = pooling_geometry(
                     shape[1:3], layer.kernel_size, layer.strides, "same", "twin")
                 modules.append(nn.ZeroPad2d((left, right, top, bottom)))
             conv = nn.Conv2d(k.shape[2], k.shape[3], layer.kernel_size, layer.strides,
