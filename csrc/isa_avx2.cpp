@@ -3,6 +3,7 @@
 #include "kernels.hpp"
 #include "simd.hpp"
 #include "winograd.hpp"
+#include "layers.hpp"
 
 namespace strided {
 namespace avx2 {
@@ -16,9 +17,12 @@ constexpr int DW_SLIDING_PIXELS = 8;
 #include "layout.inc"
 #include "table.inc"
 #include "winograd.inc"
+#include "layers.inc"
 }  // namespace avx2
 
 const Level level_avx2 = {"avx2", avx2::kernels<float>(), avx2::kernels<double>()};
 const WinogradLevel winograd_avx2 = {"avx2", avx2::winograd_kernels<float>(),
                                      avx2::winograd_kernels<double>()};
+constexpr LayerLevel layers_avx2 = {"avx2", avx2::layer::kernels<float>(),
+                                    avx2::layer::kernels<double>()};
 }  // namespace strided

@@ -3,6 +3,7 @@
 #include "kernels.hpp"
 #include "simd.hpp"
 #include "winograd.hpp"
+#include "layers.hpp"
 
 namespace strided {
 namespace avx512 {
@@ -16,9 +17,12 @@ constexpr int DW_SLIDING_PIXELS = 16;
 #include "layout.inc"
 #include "table.inc"
 #include "winograd.inc"
+#include "layers.inc"
 }  // namespace avx512
 
 const Level level_avx512 = {"avx512", avx512::kernels<float>(), avx512::kernels<double>()};
 const WinogradLevel winograd_avx512 = {"avx512", avx512::winograd_kernels<float>(),
                                        avx512::winograd_kernels<double>()};
+constexpr LayerLevel layers_avx512 = {"avx512", avx512::layer::kernels<float>(),
+                                    avx512::layer::kernels<double>()};
 }  // namespace strided

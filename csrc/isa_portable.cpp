@@ -2,6 +2,7 @@
 #include "kernels.hpp"
 #include "simd.hpp"
 #include "winograd.hpp"
+#include "layers.hpp"
 
 namespace strided {
 namespace portable {
@@ -15,9 +16,12 @@ constexpr int DW_SLIDING_PIXELS = 4;
 #include "layout.inc"
 #include "table.inc"
 #include "winograd.inc"
+#include "layers.inc"
 }  // namespace portable
 
 const Level level_portable = {"portable", portable::kernels<float>(), portable::kernels<double>()};
 const WinogradLevel winograd_portable = {"portable", portable::winograd_kernels<float>(),
                                          portable::winograd_kernels<double>()};
+constexpr LayerLevel layers_portable = {"portable", portable::layer::kernels<float>(),
+                                    portable::layer::kernels<double>()};
 }  // namespace strided

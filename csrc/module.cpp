@@ -15,6 +15,7 @@
 
 #include "kernels.hpp"
 #include "winograd.hpp"
+#include "layers.hpp"
 
 using strided::Geometry;
 using strided::Level;
@@ -575,6 +576,8 @@ PyObject* py_winograd_transform(PyObject*, PyObject* args) {
     Py_RETURN_NONE;
 }
 
+#include "layers_bind.inc"
+
 PyMethodDef methods[] = {
     {"levels", py_levels, METH_NOARGS, "levels() -> the instruction-set levels this CPU runs, best first"},
     {"level", py_level, METH_NOARGS, "level() -> the level in use"},
@@ -593,6 +596,7 @@ PyMethodDef methods[] = {
     {"winograd_forward", py_winograd_forward, METH_VARARGS, "winograd_forward(m, x, u, bias, y, geometry, scratch)"},
     {"winograd_grad_weight", py_winograd_grad_weight, METH_VARARGS, "winograd_grad_weight(m, x, dy, dw, geometry, scratch)"},
     {"winograd_transform", py_winograd_transform, METH_VARARGS, "winograd_transform(kind, m, r, src, dst)"},
+    STRIDED_LAYER_METHODS
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -33,7 +33,7 @@ struct Portable {
         return c;
     }
     static reg add(reg a, reg b) { for (int i = 0; i < width; ++i) a.v[i] += b.v[i]; return a; }
-    static reg relu(reg a) { for (int i = 0; i < width; ++i) a.v[i] = a.v[i] > 0 ? a.v[i] : 0; return a; }
+    static reg relu(reg a) { for (int i = 0; i < width; ++i) a.v[i] = a.v[i] < 0 ? 0 : a.v[i]; return a; }
     // d[j * ds + i] = s[i * ss + j] for i, j < width
     static void transpose(const T* s, int64_t ss, T* d, int64_t ds) {
         for (int i = 0; i < width; ++i)
@@ -94,7 +94,7 @@ struct Avx2F32 {
     static void store_partial(float* p, reg a, int n) { _mm256_maskstore_ps(p, avx2_mask32(n), a); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
-    static reg relu(reg a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
+    static reg relu(reg a) { return _mm256_max_ps(_mm256_setzero_ps(), a); }  // NaN stays
     static void transpose(const float* s, int64_t ss, float* d, int64_t ds) {
         avx2_transpose_8x8(s, ss, d, ds);
     }
@@ -111,7 +111,7 @@ struct Avx2F64 {
     static void store_partial(double* p, reg a, int n) { _mm256_maskstore_pd(p, avx2_mask64(n), a); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
-    static reg relu(reg a) { return _mm256_max_pd(a, _mm256_setzero_pd()); }
+    static reg relu(reg a) { return _mm256_max_pd(_mm256_setzero_pd(), a); }
     static void transpose(const double* s, int64_t ss, double* d, int64_t ds) {
         avx2_transpose_4x4(s, ss, d, ds);
     }
@@ -132,7 +132,7 @@ struct Avx512F32 {
     static void store_partial(float* p, reg a, int n) { _mm512_mask_storeu_ps(p, mask(n), a); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
     static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
-    static reg relu(reg a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+    static reg relu(reg a) { return _mm512_max_ps(_mm512_setzero_ps(), a); }
     // four 8 x 8 blocks (AVX2 shuffles move as much per cycle here as 512-bit ones)
     static void transpose(const float* s, int64_t ss, float* d, int64_t ds) {
         for (int i = 0; i < 16; i += 8)
@@ -152,7 +152,7 @@ struct Avx512F64 {
     static void store_partial(double* p, reg a, int n) { _mm512_mask_storeu_pd(p, mask(n), a); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
     static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
-    static reg relu(reg a) { return _mm512_max_pd(a, _mm512_setzero_pd()); }
+    static reg relu(reg a) { return _mm512_max_pd(_mm512_setzero_pd(), a); }
     static void transpose(const double* s, int64_t ss, double* d, int64_t ds) {
         for (int i = 0; i < 8; i += 4)
             for (int j = 0; j < 8; j += 4) avx2_transpose_4x4(s + i * ss + j, ss, d + j * ds + i, ds);

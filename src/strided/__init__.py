@@ -18,6 +18,7 @@ move models in and out: strided's ``.strided`` files, PyTorch, Keras and ONNX.
 """
 
 from . import (
+    callbacks,
     constraints,
     datasets,
     formats,
@@ -56,6 +57,7 @@ __all__ = [
     "Model",
     "Sequential",
     "algorithms",
+    "callbacks",
     "constraints",
     "datasets",
     "formats",

@@ -134,10 +134,11 @@ def _finish(y: np.ndarray, bias: np.ndarray | None, result: np.dtype,
 
 
 def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = None,
-             algorithm: str = "auto", op: str = "conv", cache: KernelCache | None = None
-             ) -> np.ndarray:
+             algorithm: str = "auto", op: str = "conv", relu: bool = False,
+             cache: KernelCache | None = None) -> np.ndarray:
     """Cross-correlate ``x`` with ``w`` as ``spec`` says, plus ``bias`` (one per output
-    channel, added before the one rounding to the result dtype); arrays in the spec's
+    channel, added before the one rounding to the result dtype), then ``max(0, .)`` if
+    ``relu`` (in the direct kernels' store where they add the bias too); arrays in the spec's
     layouts.  ``cache`` keeps a transformed kernel between calls (a layer in inference)."""
     compute, result = compute_dtypes(x.dtype, w.dtype)
     b = check_bias(bias, spec.out_channels, op)
@@ -147,23 +148,33 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)
     wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
-    # the compiled kernels add the bias as they store each output: one pass fewer
+    # the compiled kernels add the bias as they store each output: one pass fewer; the direct
+    # ones apply the ReLU there too, after the bias (so only where no bias is left to add)
     fused = (b.astype(compute, copy=False) if b is not None and method in (_direct, _winograd)
              and np.can_cast(b.dtype, compute, "safe") else None)
     rest = None if fused is not None else b
+    in_store = relu and rest is None and method is _direct
     if (method is _direct and spec.data_format == "channels_first"
             and _direct.writes_strided_channels(inner)):
         # and the direct kernels write channels first in place: no transposing copy of y
         y_first = np.empty((spec.batch, spec.out_channels, *spec.output_size), compute)
-        _direct.forward(xc, wc, inner, bias=fused, out=np.moveaxis(y_first, 1, -1))
-        return _finish(y_first, rest, result, channel_axis=1)
+        _direct.forward(xc, wc, inner, bias=fused, relu=in_store,
+                        out=np.moveaxis(y_first, 1, -1))
+        return _relu(_finish(y_first, rest, result, channel_axis=1), relu and not in_store)
     if method is _winograd:
         y = _winograd.forward(xc, wc, inner, bias=fused, cache=cache)
     elif method is _direct:
-        y = _direct.forward(xc, wc, inner, bias=fused)
+        y = _direct.forward(xc, wc, inner, bias=fused, relu=in_store)
     else:
         y = method.forward(xc, wc, inner)
-    return _from_canonical(_finish(y, rest, result), spec)
+    return _from_canonical(_relu(_finish(y, rest, result), relu and not in_store), spec)
+
+
+def _relu(y: np.ndarray, apply: bool) -> np.ndarray:
+    """max(0, y) in place if ``apply`` (NaN stays NaN, as in the kernels)."""
+    if apply:
+        np.maximum(y, 0, out=y)
+    return y
 
 
 def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, *,

@@ -25,6 +25,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .layers import _compiled
+
 
 class ExponentialDecay:
     """A learning rate that decays with the step, as ``keras.optimizers.schedules``' one.
@@ -74,6 +76,19 @@ class Optimizer:
         """The learning rate of the current step."""
         rate = self._learning_rate
         return float(rate(self.iterations) if callable(rate) else rate)
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        """A new fixed rate (as callbacks set it); not over a schedule, as Keras."""
+        if callable(self._learning_rate):
+            raise TypeError(f"{type(self).__name__}: the learning rate is a schedule "
+                            f"({type(self._learning_rate).__name__}) and cannot be set. "
+                            f"Received: learning_rate={value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or (
+                not value > 0 or not math.isfinite(value)):
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a positive "
+                             f"number. Received: learning_rate={value!r}")
+        self._learning_rate = float(value)
 
     def apply(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray],
               key: str = "") -> None:
@@ -165,6 +180,10 @@ class Adam(Optimizer):
         m, v = self._slots(key, weight, 2)
         t = self.iterations + 1
         lr = self.learning_rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        if type(self) in (Adam, AdamW) and weight.flags.c_contiguous and _compiled.usable(
+                weight, m, v):  # one compiled pass over the four arrays
+            _compiled.adam(weight, grad, m, v, lr, self.beta_1, self.beta_2, self.epsilon)
+            return
         m += (1 - self.beta_1) * (grad - m)
         v += (1 - self.beta_2) * (grad * grad - v)
         weight -= (lr * m / (np.sqrt(v) + self.epsilon)).astype(weight.dtype, copy=False)

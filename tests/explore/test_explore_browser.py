@@ -278,9 +278,9 @@ def test_the_network_view(browser, url, shots, network: Network) -> None:
     bars = browser.find_elements(By.CSS_SELECTOR, "#probabilities .bar")
     assert [bar.text.split()[-1] for bar in bars] == [f"{100 * p:.2f}%"
                                                       for p in answer["probabilities"]]
-    pool = browser.find_element(By.CSS_SELECTOR, ".maps canvas[data-layer='5'][data-map='3']")
+    pool = browser.find_element(By.CSS_SELECTOR, ".maps canvas[data-layer='7'][data-map='3']")
     click_canvas(browser, pool, 3, 4, 8)  # a 7x7 map drawn 8 pixels a cell
-    field = network.receptive_field(5, 3, 4)
+    field = network.receptive_field(7, 3, 4)
     (r0, c0, r1, c1), (h, w) = field["box"], field["size"]
     wait(browser, lambda d: f"rows {r0}..{r1}, columns {c0}..{c1} ({h}x{w} pixels"
          in text(d, "field-info"), "the receptive field was not shown")

@@ -14,7 +14,7 @@ def test_train_one_epoch_writes_weights_and_pictures(tmp_path):
         [sys.executable, "-m", "strided", "train", "--epochs", "1", "-o",
          str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "Total params: 99,082" in result.stdout
+    assert "Total params: 98,986" in result.stdout
     accuracy = float(result.stdout.split("Held-out accuracy: ")[1].split("%")[0])
     assert accuracy > 50  # one epoch on 4,000 digits is far above chance (10%)
     with np.load(tmp_path / "lecture_mnist.npz", allow_pickle=False) as weights:

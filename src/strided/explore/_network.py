@@ -38,7 +38,7 @@ def _spatial(layer: object) -> LayerSpec | None:
 
     if isinstance(layer, Conv2D):
         return LayerSpec("conv", _two(layer.kernel_size), _two(layer.strides), layer.padding,
-                         _two(layer.dilation_rate), filters=layer.filters)
+                         _two(layer.dilation_rate), filters=layer.filters, bias=layer.use_bias)
     if isinstance(layer, MaxPooling2D | AveragePooling2D):
         return LayerSpec("pool", _two(layer.pool_size), _two(layer.strides), layer.padding)
     return None
@@ -80,14 +80,15 @@ class Network:
     def train(self, epochs: object = 2, seed: int = 0) -> dict[str, Any]:
         """Train the lecture's network for a few epochs on the bundled digits, as
         ``strided train --epochs N`` does, and use it."""
-        from ..cli._train import build_model, compile_model, load_dataset
+        from ..cli._train import build_model, callbacks, compile_model, load_dataset
 
         epochs = _integer(epochs, "epochs", 1, MAX_EPOCHS)
         (x_train, y_train), (x_test, y_test), _ = load_dataset("bundled", None)
         model = build_model(seed)
-        compile_model(model, -(-len(x_train) // 64))
+        compile_model(model)
         start = time.perf_counter()
-        model.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=0, seed=seed)
+        model.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=0, seed=seed,
+                  callbacks=callbacks(epochs))
         seconds = time.perf_counter() - start
         _, accuracy = model.evaluate(x_test, y_test, batch_size=500, verbose=0)
         with self._lock:
@@ -107,7 +108,7 @@ class Network:
         shown = []
         for index, layer in enumerate(model.layers):
             shape = model.output_shapes[index]
-            if len(shape) == 4 and type(layer).__name__ != "RandomTranslation":
+            if len(shape) == 4 and not type(layer).__name__.startswith("Random"):
                 shown.append((index, layer))
         return shown
 
@@ -141,7 +142,7 @@ class Network:
             out = x
             for i, layer in enumerate(model.layers):
                 out = layer(out, training=False)
-                if out.ndim == 4 and type(layer).__name__ != "RandomTranslation":
+                if out.ndim == 4 and not type(layer).__name__.startswith("Random"):
                     values = out[0].astype(np.float64)
                     maps.append({"index": i, "name": layer.name, "type": type(layer).__name__,
                                  "shape": list(values.shape),

@@ -41,7 +41,7 @@ from ._pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
-from ._preprocessing import RandomTranslation, Rescaling
+from ._preprocessing import RandomRotation, RandomTranslation, RandomZoom, Rescaling
 from ._regularization import Dropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D
 from ._reshaping import (
     Cropping1D,
@@ -108,7 +108,9 @@ __all__ = [
     "Multiply",
     "PReLU",
     "Permute",
+    "RandomRotation",
     "RandomTranslation",
+    "RandomZoom",
     "ReLU",
     "Rescaling",
     "Reshape",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _activations
+from . import _activations, _compiled
 from ._base import Layer, Shape
 
 
@@ -58,10 +58,18 @@ class ReLU(Layer):
         self.max_value = max_value
         self.negative_slope = negative_slope
         self.threshold = threshold
-        self._cache: np.ndarray | None = None
+        self._cache: np.ndarray | tuple[str, np.ndarray] | None = None
+
+    def is_plain(self) -> bool:
+        """Whether this is ``max(0, x)``: no slope, threshold or ceiling."""
+        return self.max_value is None and not self.negative_slope and not self.threshold
 
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         x = inputs
+        if self.is_plain() and _compiled.usable(x):  # one pass; the backward reads y > 0
+            y = _compiled.relu(x)
+            self._cache = ("output", y) if training else None
+            return y
         if self.negative_slope:
             y = np.where(x >= self.threshold, x, self.negative_slope * (x - self.threshold))
         elif self.threshold:
@@ -74,7 +82,11 @@ class ReLU(Layer):
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        x = self._cached(self._cache)
+        cached = self._cached(self._cache)
+        if isinstance(cached, tuple):  # ("output", y) of the compiled forward
+            y = cached[1]
+            return _compiled.relu_backward(y, grad_output.astype(y.dtype, copy=False), False)[0]
+        x = np.asarray(cached)
         slope = np.where(x >= self.threshold, 1.0, self.negative_slope) if self.threshold or \
             self.negative_slope else (x > 0)
         if self.max_value is not None:

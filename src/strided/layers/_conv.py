@@ -9,8 +9,11 @@ Kernel (*kernel_size, C_in / groups, filters) ("HWIO"), bias (filters,).  Forwar
     z = conv(x, kernel) + bias        (N, *S, C_in) -> (N, *S', filters)
     y = activation(z)
 
-Backward, from dy: ``dz = activation'(z) * dy``; ``d kernel = conv_grad_weight(x, dz)``,
-``d bias = sum of dz over batch and space``, ``dx = conv_grad_input(dz, kernel)``.
+With a ReLU and float32 or float64 channels-last data, ``y = max(0, conv + bias)`` is one
+pass and ``z`` is not kept: ``dz = dy * (y > 0)`` and ``d bias`` are one pass too
+(``_compiled``).  Backward, from dy: ``dz = activation'(z) * dy``;
+``d kernel = conv_grad_weight(x, dz)``, ``d bias = sum of dz over batch and space``,
+``dx = conv_grad_input(dz, kernel)``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 from .. import _core
 from .._algorithms._winograd import KernelCache
 from .._spec import ConvSpec, make_spec, normalize_tuple, output_shape
-from . import _activations, _initializers
+from . import _activations, _compiled, _initializers
 from ._base import Layer, Shape, check_data_format, check_padding
 
 Initializer = str | _initializers.Initializer
@@ -191,21 +194,48 @@ class BaseConv(Layer):
         self.input_shape = tuple(input_shape)
         self.built = True
 
+    def _compiled(self, x: np.ndarray) -> bool:
+        """Whether the bias gradient (and a ReLU) run in the compiled kernels."""
+        return self.data_format == "channels_last" and _compiled.usable(x)
+
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         spec = self._spec(inputs.shape)
+        relu = self.activation is _activations.ACTIVATIONS["relu"] and self._compiled(inputs)
+        if relu and type(self)._linear is BaseConv._linear:
+            # conv + bias + ReLU in one pass (the direct kernels' store); z is not kept
+            y = _core.convolve(inputs, self._op_kernel(), spec, bias=self.bias,
+                               algorithm=self.algorithm, op=type(self).__name__, relu=True,
+                               cache=None if training else self._transformed)
+            self._cache = (inputs, spec, None, y, None) if training else None
+            return y
         # in training the kernel changes every step: nothing to keep
+        z: np.ndarray | None
         z, saved = self._linear(inputs, spec, self.bias,
                                 cache=None if training else self._transformed)
-        y = self.activation(z)
+        if relu:
+            y = _compiled.relu(z, out=z)
+            z = None
+        else:
+            y = self.activation(z)
         self._cache = (inputs, spec, z, y, saved) if training else None
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x, spec, z, y, saved = self._cached(self._cache)
-        dz = self.activation.backward(z, y, grad_output)
+        bias = None
+        if self._compiled(grad_output.astype(y.dtype, copy=False)):
+            # the ReLU's backward (z is None) and the bias gradient in one pass
+            dz = grad_output.astype(y.dtype, copy=False)
+            if z is not None:
+                dz = self.activation.backward(z, y, dz)
+            dz, bias = _compiled.relu_backward(y if z is None else None, dz, self.use_bias)
+        else:
+            dz = self.activation.backward(z, y, grad_output)
         dx = self._linear_backward(x, dz, spec, saved, self.compute_input_gradient)
         if self.use_bias:
-            self.grads["bias"] = _core.bias_gradient(dz, spec)
+            kernel = self.params[self.kernel_name]
+            self.grads["bias"] = (_core.bias_gradient(dz, spec) if bias is None
+                                  else bias.astype(kernel.dtype))
         return dx  # type: ignore[return-value]
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

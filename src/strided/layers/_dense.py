@@ -7,6 +7,9 @@ Shapes (``in`` input features, ``units`` outputs; any leading axes)::
                d kernel = x.T @ dz   [in, M] [M, units] -> [in, units]   (M = all leading axes)
                d bias   = dz summed over M
                dx       = dz @ kernel.T   [M, units] [units, in] -> [M, in]
+
+With a ReLU (float32 or float64), ``z`` is not kept and ``dz``, ``d bias`` are one compiled
+pass (``_compiled.relu_backward``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._runtime._threads import product
-from . import _activations, _initializers
+from . import _activations, _compiled, _initializers
 from ._base import Layer, Shape
 
 
@@ -62,7 +65,8 @@ class Dense(Layer):
         self.use_bias = use_bias
         self.kernel_initializer = _initializers.get(kernel_initializer)
         self.bias_initializer = _initializers.get(bias_initializer)
-        self._cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # (x, z, y); z is None where the ReLU was fused
+        self._cache: tuple[np.ndarray, np.ndarray | None, np.ndarray] | None = None
         if self.input_shape is not None:
             self.build(self.input_shape)
 
@@ -85,18 +89,26 @@ class Dense(Layer):
         z = product(inputs, kernel)
         if self.use_bias:
             z += self.params["bias"]
+        if self.activation is _activations.ACTIVATIONS["relu"] and _compiled.usable(z):
+            y = _compiled.relu(z, out=z)
+            self._cache = (inputs, None, y) if training else None  # the backward reads y > 0
+            return y
         y = self.activation(z)
         self._cache = (inputs, z, y) if training else None
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         x, z, y = self._cached(self._cache)
-        dz = self.activation.backward(z, y, grad_output)
         kernel = self.params["kernel"]
+        if z is None:  # a ReLU: its backward and the bias gradient in one pass
+            dz, bias = _compiled.relu_backward(y, grad_output.astype(y.dtype, copy=False),
+                                               self.use_bias)
+        else:
+            dz, bias = self.activation.backward(z, y, grad_output), None
         dz2 = dz.reshape(-1, self.units)
         self.grads = {"kernel": product(x.reshape(-1, kernel.shape[0]).T, dz2)}
         if self.use_bias:
-            self.grads["bias"] = dz2.sum(axis=0)
+            self.grads["bias"] = dz2.sum(axis=0) if bias is None else bias.astype(kernel.dtype)
         if not self.compute_input_gradient:
             return None  # type: ignore[return-value]
         return product(dz, kernel.T)

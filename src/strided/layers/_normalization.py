@@ -11,6 +11,9 @@ Backward (training)::
     d gamma = sum(dy * x_hat),  d beta = sum(dy),  g = dy * gamma
     dx = (g - mean(g) - x_hat * mean(g * x_hat)) / sqrt(var + epsilon)
 
+Features last in float32 or float64 run in the compiled kernels (``_compiled``): statistics
+in float64, one pass for ``y`` (and a following ReLU's, ``relu_fused``), two for the backward.
+
 Inference uses the moving statistics: ``y = gamma * (x - moving_mean) /
 sqrt(moving_variance + epsilon) + beta``.
 """
@@ -21,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import _initializers
+from . import _compiled, _initializers
 from ._base import Layer, Shape
 
 
@@ -78,7 +81,7 @@ class BatchNormalization(Layer):
             "moving_mean": _initializers.get(moving_mean_initializer),
             "moving_variance": _initializers.get(moving_variance_initializer),
         }
-        self._cache: tuple[np.ndarray | None, np.ndarray] | None = None  # (None, scale): frozen
+        self._cache: tuple | None = None
         if self.input_shape is not None:
             self.build(self.input_shape)
 
@@ -110,11 +113,43 @@ class BatchNormalization(Layer):
             return np.ones(rows.shape[0], rows.dtype) @ rows
         return v.sum(axis=tuple(a for a in range(v.ndim) if a != self.axis % v.ndim))
 
+    #: set by ``Sequential`` when a plain ``ReLU`` follows: the output is ReLU'd in the same
+    #: pass and the ReLU's backward folded into this one's (the ReLU layer then passes through)
+    relu_fused = False
+
+    def _compiled_call(self, x: np.ndarray, training: bool, frozen: bool) -> np.ndarray:
+        """The forward pass in the compiled kernels (features last, float32 or float64)."""
+        p = self.params
+        if training:
+            mean, var = _compiled.moments(x)
+            for key, batch in (("moving_mean", mean), ("moving_variance", var)):
+                p[key] *= self.momentum
+                p[key] += (1 - self.momentum) * batch.astype(p[key].dtype)
+        else:
+            mean = p["moving_mean"].astype(np.float64)
+            var = p["moving_variance"].astype(np.float64)
+        inv_std = 1 / np.sqrt(var + self.epsilon)
+        gamma = p["gamma"].astype(np.float64) if self.scale else np.ones_like(mean)
+        beta = p["beta"].astype(np.float64) if self.center else np.zeros_like(mean)
+        scale = gamma * inv_std
+        y = _compiled.scale_shift(x, scale, beta - mean * scale, self.relu_fused)
+        self._cache = None
+        if training:
+            self._cache = ("compiled", x, mean, inv_std, gamma, y if self.relu_fused else None)
+        elif frozen:
+            self._cache = ("frozen", scale.astype(x.dtype), y if self.relu_fused else None)
+        return y
+
     def call(self, inputs: np.ndarray, training: bool = False) -> np.ndarray:
         x = inputs
         p = self.params
         frozen = training and not self.trainable
         training = training and self.trainable  # a frozen layer runs in inference mode, as Keras
+        if self.axis % x.ndim == x.ndim - 1 and _compiled.usable(x):
+            return self._compiled_call(x, training, frozen)
+        if self.relu_fused:
+            raise RuntimeError("BatchNormalization: a fused ReLU needs float32 or float64 "
+                               "inputs with the features last")
         gamma = p["gamma"] if self.scale else np.ones(x.shape[self.axis], x.dtype)
         if training:
             count = x.size // x.shape[self.axis]
@@ -141,7 +176,16 @@ class BatchNormalization(Layer):
         return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        centred, inv_std = self._cached(self._cache)
+        cache: tuple = self._cached(self._cache)
+        kind = cache[0] if isinstance(cache[0], str) else None
+        if kind == "compiled":
+            return self._compiled_backward(grad_output, *cache[1:])
+        if kind == "frozen":
+            _, scale, y = cache
+            self.grads = {}
+            g = grad_output if y is None else grad_output * (y > 0)
+            return (g * scale).astype(grad_output.dtype, copy=False)
+        centred, inv_std = cache
         g = grad_output
         if centred is None:  # frozen: no weight gradients, the statistics are constants
             self.grads = {}
@@ -168,6 +212,20 @@ class BatchNormalization(Layer):
         dx -= work
         dx -= self._broadcast(scale * sum_g / count, g.ndim)
         return dx.astype(grad_output.dtype, copy=False)
+
+    def _compiled_backward(self, grad_output: np.ndarray, x: np.ndarray, mean: np.ndarray,
+                           inv_std: np.ndarray, gamma: np.ndarray, y: np.ndarray | None
+                           ) -> np.ndarray:
+        dx, sum_g, sum_gc = _compiled.batch_norm_backward(
+            x, grad_output.astype(x.dtype, copy=False), y, mean, inv_std, gamma,
+            self.compute_input_gradient)
+        self.grads = {}
+        dtype = self.params["moving_mean"].dtype
+        if self.scale:
+            self.grads["gamma"] = (sum_gc * inv_std).astype(dtype)
+        if self.center:
+            self.grads["beta"] = sum_g.astype(dtype)
+        return dx  # type: ignore[return-value]
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)

@@ -1,6 +1,8 @@
 """Keras' pooling layers: max and average over windows, and global average / max.
 
-A window pooling is computed one pool tap at a time over strided views, so the work is
+For float32 and float64 the compiled kernels (``_compiled``) do it in one pass, max pooling
+keeping each window's winning input for its backward; otherwise a window pooling is computed
+one pool tap at a time over strided views, so the work is
 ``prod(pool_size)`` vectorised passes over the output and no window copy is made::
 
     x (N, *S, C) -> padded (N, *P, C) -> y (N, *OS, C)
@@ -20,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._spec import normalize_tuple, pooling_geometry
+from . import _compiled
 from ._base import Layer, Shape, check_data_format
 
 
@@ -65,6 +68,15 @@ class BasePooling(Layer):
                              f"inputs.shape={inputs.shape}")
         x = inputs if self.data_format == "channels_last" else np.moveaxis(inputs, 1, -1)
         pads, out = self._geometry(x.shape[1:-1])
+        if _compiled.usable(x):
+            # the compiled kernels: one pass, the winners' indices kept for the backward
+            args = (self.pool_size, self.strides, pads)
+            if self.mode == "max":
+                y, index = _compiled.max_pool(x, out, *args)
+            else:
+                y, index = _compiled.average_pool(x, out, *args), None
+            self._cache = (x.shape, pads, out, ("compiled", index)) if training else None
+            return y if self.data_format == "channels_last" else np.moveaxis(y, -1, 1)
         padded = any(lo or hi for lo, hi in pads)
         fill = -np.inf if self.mode == "max" else 0
         xp = np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=fill) if padded else x
@@ -98,6 +110,16 @@ class BasePooling(Layer):
         shape, pads, out, extra = self._cached(self._cache)
         g = grad_output if self.data_format == "channels_last" else np.moveaxis(
             grad_output, 1, -1)
+        if isinstance(extra, tuple) and isinstance(extra[0], str):  # ("compiled", index)
+            args = (self.pool_size, self.strides, pads)
+            index = extra[1]
+            if index is not None:
+                dx = _compiled.max_pool_backward(g.astype(self.dtype, copy=False), index,
+                                                 shape, *args)
+            else:
+                dx = _compiled.average_pool_backward(g.astype(self.dtype, copy=False),
+                                                     shape, *args)
+            return dx if self.data_format == "channels_last" else np.moveaxis(dx, -1, 1)
         padded_shape = (shape[0], *(n + lo + hi for n, (lo, hi) in zip(shape[1:-1], pads)),
                         shape[-1])
         dxp = np.zeros(padded_shape, g.dtype)

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import _random
+from .. import callbacks as _callbacks
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
@@ -245,7 +246,8 @@ class Model:
         return self._forward(inputs, training=False)
 
     def fit(self, x: object, y: object, batch_size: int | None = None, epochs: int = 1,
-            verbose: int | str = "auto", validation_split: float = 0.0,
+            verbose: int | str = "auto", callbacks: object = None,
+            validation_split: float = 0.0,
             validation_data: tuple[object, object] | None = None, shuffle: bool = True,
             class_weight: Mapping[int, float] | None = None, sample_weight: object = None,
             initial_epoch: int = 0, *, seed: int | None = None,
@@ -263,7 +265,11 @@ class Model:
             Index of the last epoch (counting from ``initial_epoch``).
         verbose : {"auto", 0, 1, 2}
             0 silent, 1 a progress bar per epoch, 2 one line per epoch; "auto" a bar on a
-            terminal, one line per epoch otherwise.
+            terminal, one line per epoch otherwise.  The epoch's line holds the validation
+            loss and metrics too.
+        callbacks : list of strided.callbacks.Callback, optional
+            ``EarlyStopping``, ``ModelCheckpoint``, ``LearningRateScheduler``,
+            ``ReduceLROnPlateau``, ... called around each epoch and step.
         validation_split : float
             Hold out this fraction of the data, taken from the end before shuffling, as Keras.
         validation_data : (x_val, y_val), optional
@@ -321,32 +327,42 @@ class Model:
         self._ensure_built(x_all)
         if validation_data is not None:
             validation_data = self._validation(validation_data)
+        hooks = _callbacks.CallbackList(callbacks, self)
         history = History()
+        self.history = history
         self.stop_training = False
         steps = math.ceil(n / batch_size)
+        hooks.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
+            hooks.on_epoch_begin(epoch, {})
             order = _random.generator().permutation(n) if shuffle else None
             for metric in self.metrics:
                 metric.reset_state()
             running = _metrics.Mean()
             progress = _progress.Progress(steps, f"Epoch {epoch + 1}/{epochs}", level)
-            for index, size in self._batches(n, batch_size, order):
+            for step, (index, size) in enumerate(self._batches(n, batch_size, order)):
+                if hooks:
+                    hooks.on_train_batch_begin(step, {})
                 # each step is train_on_batch (given sample weights only if there are any)
                 extra = () if weights is None else (weights[index],)
                 result = self.train_on_batch(_take(x_all, index), _take(y_all, index), *extra)
                 running.update_state(result[0] if isinstance(result, list) else result, size)
                 progress.update(1, self._logs(running))
+                if hooks:
+                    hooks.on_train_batch_end(step, self._logs(running))
             logs = self._logs(running)
             if validation_data is not None:
                 values = self.evaluate(*validation_data, batch_size=max(batch_size, 256),
                                        verbose=0, return_dict=True)
                 logs.update({f"val_{k}": v for k, v in values.items()})  # type: ignore[union-attr]
+            hooks.on_epoch_end(epoch, logs)  # before the line: callbacks may add entries
             progress.close(logs)
             history.append(epoch, logs)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        hooks.on_train_end({k: v[-1] for k, v in history.history.items()})
         return history
 
     def _validation(self, data: object) -> tuple[Any, Any]:

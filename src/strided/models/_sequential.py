@@ -1,6 +1,8 @@
 """``Sequential``: Keras' model as a list of layers, each feeding the next.
 
 Forward ``y = layer_n(... layer_1(x))``; backward ``g = layer_i.backward(g)``, i = n .. 1.
+A plain ReLU after a BatchNormalization is applied in the normalisation's own pass, and its
+backward folded into the normalisation's (``_fusions``).
 The layers below the first with trainable weights skip d(loss)/d(input), which nothing uses.
 """
 
@@ -135,16 +137,27 @@ class Sequential(Model):
     # -- running ---------------------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         self._activity_total = 0.0
+        self._passed = fusions = _fusions(self.layers)
         with blas_on_one_thread():  # idle OpenBLAS threads would spin on the cores we use
-            for layer in self.layers:
-                x = layer(x, training=training)
+            for index, layer in enumerate(self.layers):
+                if index in fusions:  # applied by the layer before it
+                    continue
+                if index + 1 in fusions:
+                    layer.relu_fused = True
+                try:
+                    x = layer(x, training=training)
+                finally:
+                    layer.__dict__.pop("relu_fused", None)
                 self._track_activity(layer)
         return x
 
     def _backward(self, grad: np.ndarray) -> None:
+        passed: set[int] = getattr(self, "_passed", set())
         with blas_on_one_thread():
-            for layer in reversed(self.layers):
-                grad = layer.backward(grad)
+            for index in reversed(range(len(self.layers))):
+                if index in passed:  # its backward is folded into the layer before it
+                    continue
+                grad = self.layers[index].backward(grad)
                 if grad is None:  # no layer below has weights (``_input_gradients_skipped``)
                     break
 
@@ -196,3 +209,23 @@ class Sequential(Model):
                                  f"class_name={entry['class_name']!r}")
             model.add(layer_class.from_config(entry["config"]))
         return model
+
+
+def _fusions(layers: Sequence[Layer]) -> set[int]:
+    """The indices of plain ReLU layers that the BatchNormalization before them applies in its
+    own pass (its features last, float32 or float64, no activity penalty on either)."""
+    from ..layers import Activation, BatchNormalization, ReLU
+    from ..layers._activations import ACTIVATIONS
+
+    fused = set()
+    for index in range(1, len(layers)):
+        before, layer = layers[index - 1], layers[index]
+        plain = (type(layer) is ReLU and layer.is_plain()) or (
+            type(layer) is Activation and layer.activation is ACTIVATIONS["relu"])
+        shape = before.input_shape
+        if (plain and type(before) is BatchNormalization and layer.dtype == before.dtype
+                and before.dtype in (np.float32, np.float64) and shape is not None
+                and before.axis % len(shape) == len(shape) - 1
+                and before.activity_regularizer is None and layer.activity_regularizer is None):
+            fused.add(index)
+    return fused
