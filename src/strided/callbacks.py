@@ -158,8 +158,8 @@ class ModelCheckpoint(_Monitor):
     ----------
     filepath : str or path
         May hold ``{epoch}`` (counting from 1) and log entries in ``str.format`` fields,
-        e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.npz"``.  Written atomically (``save_weights``
-        or ``save``).
+        e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.strided"`` (a whole model; weights alone:
+        ``.safetensors`` or ``.npz``).  Written atomically (``save_weights`` or ``save``).
     monitor : str
         The quantity ``save_best_only`` compares (default "val_loss").
     save_best_only : bool

@@ -107,9 +107,9 @@ def test_model_checkpoint_best_only_names_files_from_logs(data, tmp_path):
     model = tiny_model()
     model.fit(x, y, epochs=3, verbose=0, callbacks=[script, best])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt-01-2.0.npz", "ckpt-03-1.0.npz"]
-    every = callbacks.ModelCheckpoint(tmp_path / "whole.npz")
+    every = callbacks.ModelCheckpoint(tmp_path / "whole.strided")
     model.fit(x, y, epochs=1, verbose=0, validation_split=0.2, callbacks=[every])
-    again = load_model(tmp_path / "whole.npz")
+    again = load_model(tmp_path / "whole.strided")
     np.testing.assert_array_equal(again.predict(x), model.predict(x))
 
 
