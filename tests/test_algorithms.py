@@ -303,8 +303,9 @@ def test_fft_refuses_a_workspace_its_kernel_spectrum_does_not_fit() -> None:
     if ALGORITHMS[name].supports(replace(_realistic(name), stride=(stride, stride)),
                                  np.dtype(np.float64)) is None])
 def test_channels_first_views_give_the_same_result(level: str, name: str, stride: int) -> None:
-    """``strided.functional`` hands algorithms (N, H, W, C) views of NCHW data (Winograd
-    claims only stride 1)."""
+    """An algorithm handed a (N, H, W, C) view of NCHW data (not what ``_core`` passes, which
+    is C-contiguous, but what a direct caller may) gives the same result (Winograd claims
+    only stride 1)."""
     spec = replace(_realistic(name), stride=(stride, stride))
     module = ALGORITHMS[name]
     arrays = _arrays(spec, seed=6)

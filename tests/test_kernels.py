@@ -687,3 +687,27 @@ def test_channels_first_outputs_are_written_in_place(level: str, shape, out_chan
                 np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
     finally:
         strided.set_num_threads(saved)
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "padding"), [
+    ((1, 2, 0, 5), (3, 2, 1, 3), 1),   # no rows: the padding makes the output
+    ((2, 0, 4, 4), (3, 0, 3, 3), 1),   # no input channels
+])
+@pytest.mark.parametrize("relu", [False, True])
+def test_an_empty_input_gives_the_bias_in_either_layout(x_shape, w_shape, padding: int,
+                                                        relu: bool) -> None:
+    """An empty input with a non-empty output: every output is the bias (then the ReLU), in
+    the result written in place for channels first as in channels last."""
+    from strided import _core
+
+    b = np.array([1.0, -2.0, 3.0])
+    want = np.maximum(b, 0) if relu else b
+    for data_format, weight_format in (("channels_first", "OIHW"), ("channels_last", "HWIO")):
+        x, w = np.zeros(x_shape), np.ones(w_shape)
+        if data_format == "channels_last":
+            x, w = np.moveaxis(x, 1, -1), np.transpose(w, (2, 3, 1, 0))
+        spec = make_spec("conv2d", x.shape, w.shape, rank=2, padding=padding,
+                         data_format=data_format, weight_format=weight_format)
+        y = _core.convolve(x, w, spec, bias=b, relu=relu, algorithm="direct")
+        channels = np.moveaxis(y, 1, -1) if data_format == "channels_first" else y
+        assert channels.size and np.array_equal(channels, np.broadcast_to(want, channels.shape))

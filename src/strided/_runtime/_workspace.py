@@ -114,14 +114,22 @@ def blocks(batch: int, rows: int, bytes_per_row: int, parts: int, budget: int | 
 
 
 def empty_safe(shape: str) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
-    """An algorithm function that returns zeros of ``spec.<shape>`` when an input is empty."""
+    """An algorithm function that returns zeros of ``spec.<shape>`` when an input is empty
+    (plus its ``bias`` option, then ``relu``; written into its ``out`` option if given)."""
     def decorate(function: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
         @functools.wraps(function)
         def wrapper(a: np.ndarray, b: np.ndarray, spec: Any, **options: Any) -> np.ndarray:
             if a.size == 0 or b.size == 0:
-                zeros = np.zeros(getattr(spec, shape), dtype=np.result_type(a, b))
-                bias = options.get("bias")
-                return zeros if bias is None else zeros + bias  # an empty kernel: only bias
+                result = np.zeros(getattr(spec, shape), dtype=np.result_type(a, b))
+                if options.get("bias") is not None:  # an empty kernel: only bias
+                    result = result + options["bias"]
+                if options.get("relu"):
+                    result = np.maximum(result, 0)
+                out = options.get("out")
+                if out is None:
+                    return result
+                out[...] = result
+                return out
             return function(a, b, spec, **options)
         return wrapper
     return decorate
