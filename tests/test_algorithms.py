@@ -372,6 +372,10 @@ _FIRST_LAYERS = [
     ConvSpec(2, (23, 19), 3, (7, 7), 20, (2, 2), (1, 1), ((3, 3), (2, 4))),
     ConvSpec(2, (9, 7), 7, (3, 3), 5, (1, 1), (2, 1), ((2, 2), (1, 1))),
     ConvSpec(1, (6, 5, 7), 2, (3, 2, 3), 9, (1, 1, 2), (1, 1, 1), ((1, 1), (1, 0), (2, 1))),
+    # pixels deep in the padding, where a window's valid taps are empty (found by hypothesis:
+    # the row copy wrote outside its row)
+    ConvSpec(2, (1, 3), 2, (1, 1), 1, (1, 1), (1, 1), ((0, 0), (0, 2))),
+    ConvSpec(2, (4, 3), 3, (3, 3), 5, (1, 1), (1, 1), ((2, 2), (9, 8))),
 ]
 
 
