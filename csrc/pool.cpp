@@ -83,9 +83,13 @@ class Pool {
     }
 
   private:
+    // Tasks are taken a share at a time, about 1/16 of each thread's: a loop of 100,000
+    // one-row tasks would otherwise pass the counter's cache line between the cores at every
+    // row (5-8x slower on two threads than on one, measured on 14x14x32 ReLUs).
     static void take(Job& job) {
-        for (int64_t task; (task = job.next.fetch_add(1)) < job.tasks;)
-            job.fn(job.context, task, task + 1);
+        const int64_t grain = job.tasks / (16 * job.parts) + 1;
+        for (int64_t task; (task = job.next.fetch_add(grain)) < job.tasks;)
+            job.fn(job.context, task, std::min(task + grain, job.tasks));
     }
 
     void work(int index) {

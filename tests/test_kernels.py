@@ -615,6 +615,32 @@ def test_the_kernels_write_nothing_outside_y(level: str, case: tuple) -> None:
                                atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_partial_vectors_of_output_channels_store_exactly_their_lanes(level: str, dtype) -> None:
+    """Every count of output channels up to two AVX-512 vectors and one more: the last,
+    partial vector of each pixel writes its channels and nothing beside them (y's pixels lie
+    two channels apart, filled with guard values)."""
+    from strided import _kernels
+    from strided._algorithms import _direct
+    n, k, cg = 9, 3, 2
+    for og in range(1, 34):
+        rng = np.random.default_rng(og)
+        x = rng.standard_normal((1, 1, 1, n, cg)).astype(dtype)
+        w = rng.standard_normal((k, cg, og)).astype(dtype)
+        guard = np.full((1, 1, 1, n, og + 2), -7.0, dtype)
+        y = guard[..., 1:-1]
+        spec = ConvSpec(1, (n,), cg, (k,), og, (1,), (1,), ((1, 1),), 1)
+        geometry = _direct._geometry(1, 1, cg, og, (n,), (n,), (k,), (1,), (1,), (1,))
+        _kernels.forward(x, _direct._packed(_direct._by_group(w, spec), og), None, y, geometry)
+        assert np.all(guard[..., 0] == -7.0) and np.all(guard[..., -1] == -7.0), og
+        want = oracle.conv(np.moveaxis(x[:, 0, 0], -1, 1).astype(np.float64),
+                           np.moveaxis(w, (1, 2), (1, 0)).astype(np.float64), None, 1,
+                           [(1, 1)], 1, 1)
+        tolerance = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(np.moveaxis(y[:, 0, 0], -1, 1), want, rtol=tolerance,
+                                   atol=tolerance, err_msg=f"{og} output channels")
+
+
 #: Items the layout copy moves: 4 and 8 bytes through the level's register blocks, the
 #: rest element by element.
 _ITEM_DTYPES = [np.float32, np.int32, np.float64, np.int64, np.float16, np.int8]
