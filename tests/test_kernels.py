@@ -641,6 +641,27 @@ def test_partial_vectors_of_output_channels_store_exactly_their_lanes(level: str
                                    atol=tolerance, err_msg=f"{og} output channels")
 
 
+@pytest.mark.parametrize(("kernel", "stride", "dilation", "padding", "multiplier"), [
+    (3, 1, 1, (1, 1), 1), (5, 1, 1, (2, 1), 1), (3, 2, 1, (0, 1), 1), (7, 1, 2, (6, 3), 1),
+    (3, 1, 1, (1, 1), 2), (5, 2, 1, (2, 2), 2)], ids=str)
+def test_depthwise_rows_split_into_spans_match_the_oracle(level: str, kernel: int, stride: int,
+                                                          dilation: int, padding, multiplier
+                                                          ) -> None:
+    """131 channels (eight whole blocks and a partial one) on rows of 40 pixels: the depthwise
+    kernels pass each row a span of a few pixels at a time under every block of channels
+    (``depthwise_span_pixels``), forward and weight gradient, float32 and float64."""
+    channels = 131
+    spec = ConvSpec(2, (5, 40), channels, (kernel, kernel), channels * multiplier,
+                    (stride, stride), (dilation, dilation), (padding, padding), channels)
+    x, w, dy = canonical_arrays(spec, seed=kernel)
+    want_y, _, want_dw = canonical_oracle(spec, x, w, dy, dense=True)
+    module = ALGORITHMS["direct"]
+    for dtype in (np.float64, np.float32):
+        xd, wd, dyd = (a.astype(dtype) for a in (x, w, dy))
+        assert_close(module.forward(xd, wd, spec), want_y, "direct", f"forward {dtype}")
+        assert_close(module.grad_weight(xd, dyd, spec), want_dw, "direct", f"dw {dtype}")
+
+
 #: Items the layout copy moves: 4 and 8 bytes through the level's register blocks, the
 #: rest element by element.
 _ITEM_DTYPES = [np.float32, np.int32, np.float64, np.int64, np.float16, np.int8]
