@@ -1,6 +1,7 @@
 """Per-call Python overhead of the convolution faces, on tiny inputs, one thread.
 
-    PYTHONPATH=src python benchmarks/call_overhead.py [--calls 2000] [--repeats 5] [--large]
+    PYTHONPATH=src python benchmarks/call_overhead.py [--calls 200] [--repeats 25] [--large]
+        [--large-repeats 3]
 
 Prints microseconds of CPU time per call (``time.process_time`` over ``--calls`` calls, the
 least of ``--repeats`` runs) of ``nn.conv2d`` (x 1x8x8x1 float32, filters 3x3x1x4, stride 1,
@@ -11,7 +12,7 @@ hundred multiply-adds: the figures are the library's own per-call cost.
 
 ``--large`` adds the OIHW face (``functional.conv2d`` and its two gradients) on two large
 3x3 layers (16 x 512 x 7 x 7, 512 -> 512 and 16 x 64 x 56 x 56, 64 -> 64), in milliseconds
-of one thread's CPU time, the least of ``--repeats`` calls.
+of one thread's CPU time, the least of ``--large-repeats`` calls.
 """
 
 from __future__ import annotations
@@ -92,16 +93,17 @@ def large(repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=25)
     parser.add_argument("--large", action="store_true", help="also the large OIHW layers")
+    parser.add_argument("--large-repeats", type=int, default=3)
     args = parser.parse_args()
     strided.set_num_threads(1)
     threadpoolctl.threadpool_limits(1)
     print(f"strided {strided.__version__} ({strided.instruction_set()} kernels), one thread")
     tiny(args.calls, args.repeats)
     if args.large:
-        large(args.repeats)
+        large(args.large_repeats)
 
 
 if __name__ == "__main__":
