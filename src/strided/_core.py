@@ -3,7 +3,8 @@
 The faces (``nn``, ``functional``, ``layers``, ``grad``) translate their framework's arguments
 into a ``ConvSpec`` and call these three functions.  Here the arrays are brought to the
 canonical layout and compute dtype, non-zero padding modes are applied, and the algorithm
-is chosen; the algorithm then sees only canonical arrays with zero padding.
+is chosen; the algorithm then sees only C-contiguous canonical arrays with zero padding
+(never the caller's layouts or memory order) and the spec's plain geometry.
 
 Gradient shapes, written like matmul signatures (``C`` in, ``O`` out channels)::
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from . import _algorithms
 from ._algorithms import _direct, _winograd
-from ._algorithms._layout import channels_first, channels_last
+from ._algorithms._layout import channels_first, channels_last, hwio, oihw
 from ._algorithms._winograd import KernelCache
 from ._padding import pad, pad_adjoint
 from ._spec import ConvSpec
@@ -77,19 +78,18 @@ def _from_canonical(y: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 
 def _weight_to_canonical(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """OIHW -> HWIO when the caller's weight is PyTorch's; a view (the algorithms copy what
-    they need, each in the order that is cheap from this one)."""
+    """The caller's weight as a C-contiguous (*K, C/g, O) array: itself when it is one
+    already, else a copy (compiled transposes from PyTorch's OIHW)."""
     if spec.weight_format == "HWIO":
-        return w
-    return np.moveaxis(w, (0, 1), (-1, -2))
+        return np.ascontiguousarray(w)
+    return hwio(w)
 
 
 def _weight_from_canonical(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """HWIO -> OIHW, contiguous; quick when ``w`` is a view of an (O, *K, C/g) array, as
-    im2col's weight gradient is for PyTorch's layout."""
+    """(*K, C/g, O) -> the caller's weight layout, contiguous."""
     if spec.weight_format == "HWIO":
         return w
-    return np.ascontiguousarray(np.moveaxis(w, (-1, -2), (0, 1)))
+    return oihw(w)
 
 
 def _inner(spec: ConvSpec) -> ConvSpec:
@@ -159,7 +159,7 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
         # and the direct kernels write channels first in place: no transposing copy of y
         y_first = np.empty((spec.batch, spec.out_channels, *spec.output_size), compute)
         _direct.forward(xc, wc, inner, bias=fused, relu=in_store,
-                        out=np.moveaxis(y_first, 1, -1))
+                        out=y_first.transpose(0, *range(2, y_first.ndim), 1))
         return _relu(_finish(y_first, rest, result, channel_axis=1), relu and not in_store)
     if method is _winograd:
         y = _winograd.forward(xc, wc, inner, bias=fused, cache=cache)

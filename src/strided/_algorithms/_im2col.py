@@ -30,7 +30,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from .._runtime import _workspace
 from .._runtime._threads import each, get_num_threads, owns_cores, total, zero_padded
-from .._runtime._workspace import blocks, buffer, empty_safe, output_major
+from .._runtime._workspace import blocks, buffer, empty_safe
 from .._spec import ConvSpec
 from ._adjoint import input_gradient_as_forward
 
@@ -52,15 +52,11 @@ def windows(x_padded: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 
 def _grouped_weight(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """(*K, cg, O) -> (g, kk * cg, og), a view where the memory allows it: a kernel with its
-    output channels outermost (``output_major``) becomes the GEMM's transposed operand."""
+    """(*K, cg, O) -> (g, kk * cg, og): a view for one group (or for the input gradient's
+    transposed kernel, ``_adjoint``, whose view the GEMM reads as a transposed operand)."""
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     kk = math.prod(spec.kernel_size)
-    by_output = output_major(w)
-    if by_output is not None:
-        w = np.moveaxis(by_output, 0, -1)
-    w = w.reshape(kk, cg, g, og)
-    return np.moveaxis(w, 2, 0).reshape(g, -1, og)
+    return w.reshape(kk, cg, g, og).transpose(2, 0, 1, 3).reshape(g, -1, og)
 
 
 #: Up to this many input channels, the input gradient scatters tap-major columns.
