@@ -473,8 +473,9 @@ def _frozen(value: object) -> object:
     kind = type(value)
     if kind is int or kind is str:
         return value
-    if kind is tuple or kind is list:
-        return (kind, tuple(map(_frozen, value)))  # type: ignore[call-overload]
+    if isinstance(value, (tuple, list)):  # its own type too: a list and a tuple differ
+        return (kind, tuple([v if type(v) is int or type(v) is str else _frozen(v)
+                             for v in value]))
     if kind in _SCALARS:
         return (kind, value)
     raise TypeError(f"not remembered: {kind.__name__}")

@@ -25,13 +25,10 @@ Each algorithm's functions use both cores themselves (``_threads``); the choice 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Literal, Protocol
 
 import numpy as np
 
-from .. import _kernels
-from .._runtime._workspace import get_workspace_limit
 from .._spec import ConvSpec
 from . import _direct, _fft, _im2col, _pointwise, _winograd
 from . import _levels as _levels  # applies STRIDED_ISA at import
@@ -176,26 +173,7 @@ def _winograd_pays(spec: ConvSpec, direction: Direction) -> bool:
 
 def resolve(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str,
             direction: Direction = "forward") -> Algorithm:
-    """The algorithm named ``algorithm`` (or chosen, for "auto"), checked to support ``spec``.
-
-    The answer depends on the arguments, the workspace limit (FFT's spectrum must fit it)
-    and the kernels' level, and nothing else; it is remembered per those (a call that raises
-    is not), so a training step's repeated convolutions choose once.
-    """
-    if not isinstance(algorithm, str):
-        return _resolve(algorithm, spec, dtype, op, direction)
-    return _remembered(algorithm, spec, np.dtype(dtype), op, direction, get_workspace_limit(),
-                       _kernels.level())
-
-
-@lru_cache(maxsize=256)
-def _remembered(algorithm: str, spec: ConvSpec, dtype: np.dtype, op: str,
-                direction: Direction, workspace_limit: int, level: str) -> Algorithm:
-    return _resolve(algorithm, spec, dtype, op, direction)
-
-
-def _resolve(algorithm: object, spec: ConvSpec, dtype: np.dtype, op: str,
-             direction: Direction) -> Algorithm:
+    """The algorithm named ``algorithm`` (or chosen, for "auto"), checked to support ``spec``."""
     if algorithm == "auto":
         return choose(spec, dtype, direction)
     module = ALGORITHMS.get(algorithm) if isinstance(algorithm, str) else None
