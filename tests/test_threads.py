@@ -146,14 +146,3 @@ def test_total_adds_every_items_result_once(count: int) -> None:
     items = list(range(count))
     result = _threads.total(lambda item: np.full(3, 10 ** item, dtype=np.int64), items)
     assert result.tolist() == [sum(10 ** item for item in items)] * 3
-
-
-def test_output_major_reads_a_kernel_as_its_memory_lies() -> None:
-    oihw = np.arange(4 * 3 * 2 * 2.0).reshape(4, 3, 2, 2)
-    hwio_view = np.moveaxis(oihw, (0, 1), (-1, -2))  # (2, 2, 3, 4), output channels outermost
-    by_output = _workspace.output_major(hwio_view)
-    np.testing.assert_array_equal(by_output, oihw.transpose(0, 2, 3, 1))  # (O, *K, C)
-    assert by_output.flags.c_contiguous
-    assert _workspace.output_major(np.ascontiguousarray(hwio_view)) is None  # HWIO in memory
-    already = np.moveaxis(np.ascontiguousarray(oihw.transpose(0, 2, 3, 1)), 0, -1)
-    assert np.shares_memory(_workspace.output_major(already), already)  # a view, no copy

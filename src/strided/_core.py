@@ -3,7 +3,8 @@
 The faces (``nn``, ``functional``, ``layers``, ``grad``) translate their framework's arguments
 into a ``ConvSpec`` and call these three functions.  Here the arrays are brought to the
 canonical layout and compute dtype, non-zero padding modes are applied, and the algorithm
-is chosen; the algorithm then sees only canonical arrays with zero padding.
+is chosen; the algorithm then sees only C-contiguous canonical arrays with zero padding
+(never the caller's layouts or memory order) and the spec's plain geometry.
 
 Gradient shapes, written like matmul signatures (``C`` in, ``O`` out channels)::
 
@@ -15,14 +16,17 @@ Gradient shapes, written like matmul signatures (``C`` in, ``O`` out channels)::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _algorithms
-from ._algorithms import _direct, _winograd
-from ._algorithms._layout import channels_first, channels_last
+from ._algorithms import Algorithm, Direction, _direct, _levels, _winograd
+from ._algorithms._layout import channels_first, channels_last, hwio, oihw
 from ._algorithms._winograd import KernelCache
 from ._padding import pad, pad_adjoint
+from ._runtime._workspace import get_workspace_limit
 from ._spec import ConvSpec
 
 _NUMERIC_KINDS = "biuf"
@@ -77,19 +81,18 @@ def _from_canonical(y: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 
 def _weight_to_canonical(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """OIHW -> HWIO when the caller's weight is PyTorch's; a view (the algorithms copy what
-    they need, each in the order that is cheap from this one)."""
+    """The caller's weight as a C-contiguous (*K, C/g, O) array: itself when it is one
+    already, else a copy (compiled transposes from PyTorch's OIHW)."""
     if spec.weight_format == "HWIO":
-        return w
-    return np.moveaxis(w, (0, 1), (-1, -2))
+        return np.ascontiguousarray(w)
+    return hwio(w)
 
 
 def _weight_from_canonical(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """HWIO -> OIHW, contiguous; quick when ``w`` is a view of an (O, *K, C/g) array, as
-    im2col's weight gradient is for PyTorch's layout."""
+    """(*K, C/g, O) -> the caller's weight layout, contiguous."""
     if spec.weight_format == "HWIO":
         return w
-    return np.ascontiguousarray(np.moveaxis(w, (-1, -2), (0, 1)))
+    return oihw(w)
 
 
 def _inner(spec: ConvSpec) -> ConvSpec:
@@ -97,6 +100,45 @@ def _inner(spec: ConvSpec) -> ConvSpec:
     if spec.padding_mode == "zeros":
         return spec
     return spec.with_padding(((0, 0),) * spec.rank, spec.padded_size)
+
+
+class Plan(NamedTuple):
+    """What a call computes with: the algorithm's spec, the algorithm, the dtypes."""
+
+    inner: ConvSpec
+    method: Algorithm
+    compute: np.dtype
+    result: np.dtype
+
+
+def plan(spec: ConvSpec, a: np.dtype, b: np.dtype, algorithm: str, op: str,
+         direction: Direction = "forward") -> Plan:
+    """The plan of a call on arrays of dtypes ``a`` and ``b``.
+
+    It depends on these arguments, the workspace limit (FFT's spectrum must fit it) and the
+    kernels' level, and on nothing else, so it is remembered per those in a bounded LRU (with
+    ``make_spec``'s, the only cache of the call path): the convolutions of a training step
+    are planned once.  A call that raises (an unknown or unfit ``algorithm``) is not
+    remembered.
+    """
+    if not isinstance(algorithm, str):  # refused by resolve, with the message
+        return _planned(spec, a, b, algorithm, op, direction)
+    return _remembered_plan(spec, a, b, algorithm, op, direction, get_workspace_limit(),
+                            _levels.current())
+
+
+@lru_cache(maxsize=256)
+def _remembered_plan(spec: ConvSpec, a: np.dtype, b: np.dtype, algorithm: str, op: str,
+                     direction: Direction, workspace_limit: int, level: str) -> Plan:
+    return _planned(spec, a, b, algorithm, op, direction)
+
+
+def _planned(spec: ConvSpec, a: np.dtype, b: np.dtype, algorithm: str, op: str,
+             direction: Direction) -> Plan:
+    compute, result = compute_dtypes(a, b)
+    inner = _inner(spec)
+    return Plan(inner, _algorithms.resolve(algorithm, inner, compute, op, direction), compute,
+                result)
 
 
 def check_shape(array: np.ndarray, expected: Sequence[int], name: str, op: str) -> None:
@@ -140,10 +182,8 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     channel, added before the one rounding to the result dtype), then ``max(0, .)`` if
     ``relu`` (in the direct kernels' store where they add the bias too); arrays in the spec's
     layouts.  ``cache`` keeps a transformed kernel between calls (a layer in inference)."""
-    compute, result = compute_dtypes(x.dtype, w.dtype)
     b = check_bias(bias, spec.out_channels, op)
-    inner = _inner(spec)
-    method = _algorithms.resolve(algorithm, inner, compute, op)
+    inner, method, compute, result = plan(spec, x.dtype, w.dtype, algorithm, op)
     xc = _to_canonical(x, spec).astype(compute, copy=False)
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)
@@ -159,7 +199,7 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
         # and the direct kernels write channels first in place: no transposing copy of y
         y_first = np.empty((spec.batch, spec.out_channels, *spec.output_size), compute)
         _direct.forward(xc, wc, inner, bias=fused, relu=in_store,
-                        out=np.moveaxis(y_first, 1, -1))
+                        out=y_first.transpose(0, *range(2, y_first.ndim), 1))
         return _relu(_finish(y_first, rest, result, channel_axis=1), relu and not in_store)
     if method is _winograd:
         y = _winograd.forward(xc, wc, inner, bias=fused, cache=cache)
@@ -185,10 +225,9 @@ def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, 
     ``bias`` (one per input channel, as a transposed convolution's bias); ``cache`` as for
     ``convolve``."""
     check_shape(grad_output, spec.in_user_layout(spec.output_shape), "grad_output", op)
-    compute, result = compute_dtypes(grad_output.dtype, w.dtype)
     b = check_bias(bias, spec.in_channels, op)
-    inner = _inner(spec)
-    method = _algorithms.resolve(algorithm, inner, compute, op, "grad_input")
+    inner, method, compute, result = plan(spec, grad_output.dtype, w.dtype, algorithm, op,
+                                          "grad_input")
     dy = _to_canonical(grad_output, spec).astype(compute, copy=False)
     wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
     dx = (_winograd.grad_input(dy, wc, inner, cache=cache) if method is _winograd
@@ -202,9 +241,8 @@ def convolve_grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec,
                          algorithm: str = "auto", op: str = "conv_grad_weight") -> np.ndarray:
     """Gradient of ``convolve`` with respect to its weight, in the spec's weight layout."""
     check_shape(grad_output, spec.in_user_layout(spec.output_shape), "grad_output", op)
-    compute, result = compute_dtypes(x.dtype, grad_output.dtype)
-    inner = _inner(spec)
-    method = _algorithms.resolve(algorithm, inner, compute, op, "grad_weight")
+    inner, method, compute, result = plan(spec, x.dtype, grad_output.dtype, algorithm, op,
+                                          "grad_weight")
     xc = _to_canonical(x, spec).astype(compute, copy=False)
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)

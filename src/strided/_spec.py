@@ -20,7 +20,7 @@ import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal, SupportsIndex, overload
 
 import numpy as np
@@ -430,7 +430,80 @@ def make_spec(
     ``input_shape`` is in ``data_format`` and ``weight_shape`` in ``weight_format``, as the
     caller gave them; messages quote them so, and name ``op``, ``input_name``,
     ``weight_name``, ``stride_name`` and ``dilation_name`` (TensorFlow's are plural).
+
+    The spec is a pure function of the arguments, so a call whose arguments equal an earlier
+    one's, type for type (``_Call``), gets the earlier spec back without the checks (a few
+    microseconds against some 30; a training step repeats the same few convolutions).  A
+    call that raises is never remembered, so every error is raised afresh.
     """
+    arguments = (op, input_shape, weight_shape, rank, stride, padding, dilation, groups,
+                 padding_mode, data_format, weight_format, input_name, weight_name,
+                 stride_name, dilation_name)
+    try:
+        call = _Call(arguments)
+    except TypeError:  # an argument of another type: checked (and refused, or not) as it is
+        return _build_spec(*arguments)
+    return _remembered_spec(call)
+
+
+class _Call:
+    """A call's arguments, equal to another's only when every value and its type are equal
+    (``1``, ``True``, ``1.0`` and ``np.int64(1)`` differ, as do a list and a tuple: their
+    messages quote them differently).  Raises TypeError for values of any other type."""
+
+    __slots__ = ("arguments", "key")
+
+    def __init__(self, arguments: tuple[object, ...]) -> None:
+        self.arguments = arguments
+        self.key = _frozen(arguments)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Call) and self.key == other.key
+
+
+_SCALARS = (bool, float, type(None), np.int64, np.int32, np.bool_)
+
+
+def _frozen(value: object) -> object:
+    """``value`` (ints, strings, ``_SCALARS``, and lists and tuples of them) as a hashable key
+    that names every type but int's and str's (no value of another type equals those)."""
+    kind = type(value)
+    if kind is int or kind is str:
+        return value
+    if isinstance(value, (tuple, list)):  # its own type too: a list and a tuple differ
+        return (kind, tuple([v if type(v) is int or type(v) is str else _frozen(v)
+                             for v in value]))
+    if kind in _SCALARS:
+        return (kind, value)
+    raise TypeError(f"not remembered: {kind.__name__}")
+
+
+@lru_cache(maxsize=256)
+def _remembered_spec(call: _Call) -> ConvSpec:
+    return _build_spec(*call.arguments)  # type: ignore[arg-type]
+
+
+def _build_spec(
+    op: str,
+    input_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    rank: int,
+    stride: object,
+    padding: PaddingLike,
+    dilation: object,
+    groups: int,
+    padding_mode: str,
+    data_format: DataFormat,
+    weight_format: WeightFormat,
+    input_name: str,
+    weight_name: str,
+    stride_name: str,
+    dilation_name: str,
+) -> ConvSpec:
+    """``make_spec``'s checks and arithmetic."""
     input_layout = input_layout_name(rank, data_format)
     weight_layout = layout_names(rank, weight_format)
     if len(input_shape) != rank + 2:

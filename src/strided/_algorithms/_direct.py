@@ -52,17 +52,17 @@ def _five(array: np.ndarray) -> np.ndarray:
     return array.reshape(n, *([1] * (3 - len(sizes))), *sizes, c)
 
 
-def _three(values: Sequence[int], fill: int) -> list[int]:
-    return [fill] * (3 - len(values)) + list(values)
+def _three(values: Sequence[int], fill: int) -> tuple[int, ...]:
+    return (fill,) * (3 - len(values)) + tuple(values)
 
 
 def _geometry(batch: int, groups: int, cg: int, og: int, in_size: Sequence[int],
               out_size: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
               dilation: Sequence[int], pad: Sequence[int], relu: bool = False) -> np.ndarray:
     """The 24 int64 values of ``csrc/kernels.hpp``'s Geometry."""
-    return np.array([batch, groups, cg, og, *_three(in_size, 1), *_three(out_size, 1),
+    return np.array((batch, groups, cg, og, *_three(in_size, 1), *_three(out_size, 1),
                      *_three(kernel, 1), *_three(stride, 1), *_three(dilation, 1),
-                     *_three(pad, 0), int(relu), get_num_threads()], dtype=np.int64)
+                     *_three(pad, 0), int(relu), get_num_threads()), dtype=np.int64)
 
 
 def _packed(w6: np.ndarray, og: int) -> np.ndarray:
@@ -80,7 +80,7 @@ def _by_group(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     *kernel, cg, o = w.shape
     g = spec.groups
     w6 = w.reshape(*([1] * (3 - len(kernel))), *kernel, cg, g, o // g)
-    return np.moveaxis(w6, 4, 0)
+    return w6.transpose(4, 0, 1, 2, 3, 5)
 
 
 def _depthwise(spec: ConvSpec) -> bool:

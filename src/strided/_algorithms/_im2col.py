@@ -23,14 +23,16 @@ around, (O, K) @ (K, M), and fills (N, O, *OS) planes (see ``forward``).
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._runtime import _workspace
 from .._runtime._threads import each, get_num_threads, owns_cores, total, zero_padded
-from .._runtime._workspace import blocks, buffer, empty_safe, output_major
+from .._runtime._workspace import blocks, buffer, empty_safe
 from .._spec import ConvSpec
 from ._adjoint import input_gradient_as_forward
 
@@ -52,15 +54,11 @@ def windows(x_padded: np.ndarray, spec: ConvSpec) -> np.ndarray:
 
 
 def _grouped_weight(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """(*K, cg, O) -> (g, kk * cg, og), a view where the memory allows it: a kernel with its
-    output channels outermost (``output_major``) becomes the GEMM's transposed operand."""
+    """(*K, cg, O) -> (g, kk * cg, og): a view for one group (or for the input gradient's
+    transposed kernel, ``_adjoint``, whose view the GEMM reads as a transposed operand)."""
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     kk = math.prod(spec.kernel_size)
-    by_output = output_major(w)
-    if by_output is not None:
-        w = np.moveaxis(by_output, 0, -1)
-    w = w.reshape(kk, cg, g, og)
-    return np.moveaxis(w, 2, 0).reshape(g, -1, og)
+    return w.reshape(kk, cg, g, og).transpose(2, 0, 1, 3).reshape(g, -1, og)
 
 
 #: Up to this many input channels, the input gradient scatters tap-major columns.
@@ -188,6 +186,17 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
     return np.moveaxis(dw, 0, -2).reshape(spec.weight_shape)  # -> (*K, cg, g * og)
 
 
+def _tap_slices(rows: slice, sizes: tuple[int, ...], spec: ConvSpec
+                ) -> Iterator[tuple[slice, ...]]:
+    """Per kernel tap (in C order), the padded input pixels it reads for the output pixels
+    ``sizes`` from output row ``rows.start``: ``start + k * dilation`` on, every stride-th."""
+    first = (rows.start * spec.stride[0], *([0] * (spec.rank - 1)))
+    return itertools.product(*(
+        [slice(f + k * d, f + k * d + s * (o - 1) + 1, s) for k in range(kernel)]
+        for f, kernel, d, s, o in zip(first, spec.kernel_size, spec.dilation, spec.stride,
+                                      sizes)))
+
+
 @empty_safe("input_shape")
 @owns_cores
 def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -211,12 +220,7 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
                                   *spec.kernel_size, cg)
         columns = np.moveaxis(columns, 0, -2)  # -> (n, os..., *K, g, cg)
         sizes = (out_rows, *spec.output_size[1:])
-        first = (rows.start * spec.stride[0], *([0] * (spec.rank - 1)))
-        for tap in np.ndindex(*spec.kernel_size):
-            where = tuple(
-                slice(f + k * d, f + k * d + s * (o - 1) + 1, s)
-                for f, k, d, s, o in zip(first, tap, spec.dilation, spec.stride, sizes)
-            )
+        for tap, where in zip(np.ndindex(*spec.kernel_size), _tap_slices(rows, sizes, spec)):
             part = columns[(slice(None),) * (1 + spec.rank) + tap]
             dx_padded[(batch, *where)] += part.reshape(*part.shape[:-2], spec.in_channels)
 
@@ -228,13 +232,7 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
                          (weight_t.shape[2], grad.size // weight_t.shape[1]), dtype)
         np.matmul(weight_t[0].T, grad.reshape(-1, weight_t.shape[1]).T, out=columns)
         columns = columns.reshape(-1, spec.in_channels, *grad.shape[:-1])
-        sizes = grad.shape[1:-1]
-        first = (rows.start * spec.stride[0], *([0] * (spec.rank - 1)))
-        for t, tap in enumerate(np.ndindex(*spec.kernel_size)):
-            where = tuple(
-                slice(f + k * d, f + k * d + s * (o - 1) + 1, s)
-                for f, k, d, s, o in zip(first, tap, spec.dilation, spec.stride, sizes)
-            )
+        for t, where in enumerate(_tap_slices(rows, grad.shape[1:-1], spec)):
             for c in range(spec.in_channels):
                 index: tuple[slice | int, ...] = (batch, *where, c)
                 target = dx_padded[index]

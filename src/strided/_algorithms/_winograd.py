@@ -55,6 +55,7 @@ import numpy as np
 from .. import _kernels
 from .._runtime._workspace import WEIGHT_BYTES, buffer, empty_safe, get_workspace_limit
 from .._spec import ConvSpec
+from . import _layout
 from ._direct import _five, _geometry, _phases
 
 #: The variants (m, r): F(m x m, r x r); F(4x4, 2x2) computes stride-2 3x3 layers from their
@@ -264,8 +265,8 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec,
     if _phased(spec):
         return _phased_grad_input(grad_output.astype(dtype, copy=False),
                                   w.astype(dtype, copy=False), spec, tile, cache)
-    (_, taps, kernel, dilation, pad), = _phases(spec)  # stride 1: one phase, all of dx
-    rotated = np.swapaxes(w.astype(dtype, copy=False)[(*taps, slice(None), slice(None))], -1, -2)
+    (_, _, kernel, dilation, pad), = _phases(spec)  # stride 1: one phase, all of dx
+    rotated = _layout.rotated(w.astype(dtype, copy=False))  # stride 1: every tap, reversed
     dx = np.empty(spec.input_shape, dtype=dtype)
     geometry = _geometry(spec.batch, 1, spec.out_channels, spec.in_channels, spec.output_size,
                          spec.input_size, kernel, (1, 1), dilation, pad)

@@ -191,19 +191,6 @@ def kept_copy(key: str, source: np.ndarray, keep_up_to: int = _REUSE_BYTES) -> n
     return copy
 
 
-def output_major(w: np.ndarray) -> np.ndarray | None:
-    """A kernel (*K, cg, O) whose output channels are outermost in memory (PyTorch's OIHW, or
-    the input gradient's rotated kernel) as a C-contiguous (O, *K, cg) array: a view, or a
-    kept copy made of small per-output-channel transposes (NumPy copies a 3x3x512x512 OIHW
-    kernel whole into HWIO order in 4.7 ms, this way in 0.9).  None for any other layout."""
-    if w.strides[-1] <= max(w.strides[:-1]):
-        return None
-    by_output = np.moveaxis(w, -1, 0)
-    if by_output.flags.c_contiguous:
-        return by_output
-    return kept_copy("output-major weight", by_output, WEIGHT_BYTES)
-
-
 def release_workspace() -> None:
     """Free the scratch buffers that the algorithms keep between calls, on every thread.
 
