@@ -25,13 +25,14 @@ from .. import _kernels
 from .._algorithms._direct import _geometry
 from .._runtime._threads import get_num_threads
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: the dtypes the kernels compute
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def usable(*arrays: np.ndarray) -> bool:
     """Whether the kernels compute these arrays: all float32 or all float64."""
     dtype = arrays[0].dtype
-    return dtype in _FLOATS and all(a.dtype == dtype for a in arrays)
+    return dtype in FLOATS and all(a.dtype == dtype for a in arrays)
 
 
 def _pool_geometry(x_shape: Sequence[int], out: Sequence[int], pool: Sequence[int],
