@@ -35,11 +35,25 @@ def usable(*arrays: np.ndarray) -> bool:
     return dtype in FLOATS and all(a.dtype == dtype for a in arrays)
 
 
+#: pooling geometries by their arguments and thread count (a layer asks for the same few
+#: every step; building one costs as much as pooling a small batch)
+_POOL_GEOMETRIES: dict[tuple, np.ndarray] = {}
+
+
 def _pool_geometry(x_shape: Sequence[int], out: Sequence[int], pool: Sequence[int],
                    strides: Sequence[int], pads: Sequence[tuple[int, int]]) -> np.ndarray:
-    channels = x_shape[-1]
-    return _geometry(x_shape[0], 1, channels, channels, x_shape[1:-1], out, pool, strides,
-                     (1,) * len(pool), [lo for lo, _ in pads])
+    key = (tuple(x_shape), tuple(out), tuple(pool), tuple(strides), tuple(pads),
+           get_num_threads())
+    geometry = _POOL_GEOMETRIES.get(key)
+    if geometry is None:
+        channels = x_shape[-1]
+        geometry = _geometry(x_shape[0], 1, channels, channels, x_shape[1:-1], out, pool,
+                             strides, (1,) * len(pool), [lo for lo, _ in pads])
+        geometry.flags.writeable = False
+        if len(_POOL_GEOMETRIES) >= 256:  # a bound, for many shapes (e.g. varying batches)
+            _POOL_GEOMETRIES.clear()
+        _POOL_GEOMETRIES[key] = geometry
+    return geometry
 
 
 def max_pool(x: np.ndarray, out: Sequence[int], pool: Sequence[int], strides: Sequence[int],
