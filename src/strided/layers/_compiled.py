@@ -32,7 +32,12 @@ FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 def usable(*arrays: np.ndarray) -> bool:
     """Whether the kernels compute these arrays: all float32 or all float64."""
     dtype = arrays[0].dtype
-    return dtype in FLOATS and all(a.dtype == dtype for a in arrays)
+    if dtype not in FLOATS:
+        return False
+    for a in arrays[1:]:  # a loop, not all(...): a few calls per layer and step
+        if a.dtype != dtype:
+            return False
+    return True
 
 
 #: pooling geometries by their arguments and thread count (a layer asks for the same few
