@@ -212,21 +212,47 @@ def test_dense_relu_and_relu_layer_against_torch(level, threads):
     np.testing.assert_array_equal(dx, g * (x > 0))
 
 
-def test_adam_kernel_against_keras_rule(level, threads):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adam_kernel_against_keras_rule(level, threads, dtype):
     shape = (300, 70)  # more than one chunk of the kernel
-    w = RNG.normal(size=shape)
-    expected = w.copy()
+    w = RNG.normal(size=shape).astype(dtype)
+    expected = w.astype(np.float64)
     optimizer = optimizers.Adam(0.01)
     m, v = np.zeros(shape), np.zeros(shape)
+    tol = 1e-13 if dtype == np.float64 else 1e-5
     for step in range(1, 4):
-        grad = RNG.normal(size=shape)
+        grad = RNG.normal(size=shape).astype(dtype)
         optimizer.apply({"w": w}, {"w": grad}, key="layer")
         optimizer.finish_step()
         lr = 0.01 * np.sqrt(1 - 0.999 ** step) / (1 - 0.9 ** step)
         m += 0.1 * (grad - m)
         v += 0.001 * (grad * grad - v)
         expected -= lr * m / (np.sqrt(v) + 1e-7)
-        np.testing.assert_allclose(w, expected, rtol=1e-13, atol=1e-15)
+        assert w.dtype == dtype
+        np.testing.assert_allclose(w, expected, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("channels", [1, 3, 6, 16])
+def test_relu_backward_and_bias_sum_against_torch(level, threads, dtype, channels):
+    """dz = dy where y > 0, else 0 (a NaN of dy too), and the bias gradient sum_rows dz, over
+    channel counts below, at and above a vector, on rows that fill no whole number of
+    blocks; signs at random, as a ReLU's outputs."""
+    rows = 700  # two whole blocks of 256 rows and a part
+    y = np.maximum(RNG.normal(size=(rows, channels)), 0).astype(dtype)
+    g = RNG.normal(size=(rows, channels)).astype(dtype)
+    g.flat[np.flatnonzero(y == 0)[:5]] = np.nan  # masked away, as threshold_backward's
+    dz, bias = _compiled.relu_backward(y, g, True)
+    dz_alone, none = _compiled.relu_backward(y, g, False)
+    yt, gt = torch.tensor(y, dtype=torch.float64), torch.tensor(g, dtype=torch.float64)
+    expected = torch.ops.aten.threshold_backward(gt, yt, 0).numpy()
+    assert dz.dtype == dtype and none is None
+    np.testing.assert_array_equal(dz, expected.astype(dtype))
+    np.testing.assert_array_equal(dz_alone, dz)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(bias, expected.sum(axis=0), rtol=tol, atol=tol)
+    _, only = _compiled.relu_backward(None, g[y > 0].reshape(-1, 1), True)
+    np.testing.assert_allclose(only, [expected.sum()], rtol=tol, atol=tol)
 
 
 def test_sequential_folds_relu_into_batch_normalization(level):
@@ -274,10 +300,12 @@ def test_kernels_refuse_inconsistent_buffers():
 
 @pytest.mark.parametrize("fill_mode", ["constant", "nearest", "reflect", "wrap"])
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
-def test_augmentations_compiled_equal_numpy(level, monkeypatch, fill_mode, interpolation):
+@pytest.mark.parametrize("channels", [1, 2])  # grey images have a kernel of their own
+def test_augmentations_compiled_equal_numpy(level, monkeypatch, fill_mode, interpolation,
+                                            channels):
     """RandomRotation, RandomZoom and RandomTranslation in the compiled kernel against the
     layers' NumPy path, from the same random draws."""
-    x = RNG.normal(size=(5, 9, 8, 2))
+    x = RNG.normal(size=(5, 9, 8, channels))
 
     def run(usable: bool):
         monkeypatch.setattr(_compiled, "usable", lambda *a: usable)

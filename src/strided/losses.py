@@ -77,6 +77,13 @@ class Loss:
             grad = grad * w[..., None]
         return (grad / count).astype(y_pred.dtype, copy=False)
 
+    def value_and_gradient(self, y_true: object, y_pred: np.ndarray,
+                           sample_weight: object = None) -> tuple[float, np.ndarray]:
+        """``(loss(...), gradient(...))``, as a training step needs both (a subclass may share
+        their work)."""
+        return (self(y_true, y_pred, sample_weight),
+                self.gradient(y_true, y_pred, sample_weight))
+
     def get_config(self) -> dict[str, object]:
         return {"name": self.name}
 
@@ -173,6 +180,33 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     def _prepare(self, y_true: object, y_pred: np.ndarray) -> np.ndarray:
         labels = _sparse_labels(y_true, y_pred, type(self).__name__)
         return _one_hot(labels, y_pred.shape[-1], _float(y_pred))
+
+    def value_and_gradient(self, y_true: object, y_pred: np.ndarray,
+                           sample_weight: object = None) -> tuple[float, np.ndarray]:
+        """Both at once from probabilities, reading only each sample's class ``k``: the
+        value is ``-log(clip(p_k))`` and, with ``dq_k = -1 / p_k`` where ``p_k`` is not
+        clipped (else 0), the gradient ``(dq - dq_k p_k) / s`` (``dq`` zero but at ``k``,
+        ``s`` the sum of ``y_pred``): the one-hot case of ``__call__`` and ``gradient``,
+        operation for operation, without their passes over the other classes."""
+        y_pred = np.asarray(y_pred)
+        if self.from_logits or y_pred.dtype.kind != "f":
+            return super().value_and_gradient(y_true, y_pred, sample_weight)
+        labels = _sparse_labels(y_true, y_pred, type(self).__name__)[..., None]
+        s = y_pred.sum(axis=-1, keepdims=True)
+        p = y_pred / s
+        p_k = np.take_along_axis(p, labels, axis=-1)
+        values = -np.log(np.clip(p_k[..., 0], EPSILON, 1 - EPSILON))
+        w = self._weights(sample_weight, values.shape)
+        total = values.sum() if w is None else (values * w).sum()
+        loss = float(total / max(1, values.size))
+        inside = (p_k > EPSILON) & (p_k < 1 - EPSILON)
+        dq_k = np.where(inside, -1 / np.where(inside, p_k, 1), 0).astype(p.dtype, copy=False)
+        dq = np.zeros_like(p)
+        np.put_along_axis(dq, labels, dq_k, axis=-1)
+        grad = (dq - dq_k * p_k) / s
+        if w is not None:
+            grad = grad * w[..., None]
+        return loss, (grad / max(1, values.size)).astype(y_pred.dtype, copy=False)
 
 
 class BinaryCrossentropy(Loss):

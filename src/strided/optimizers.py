@@ -176,12 +176,21 @@ class Adam(Optimizer):
                                  f"{name}={value!r}")
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
+    def _step_rate(self) -> float:
+        """This step's bias-corrected rate, computed once per step (and per rate)."""
+        rate = self.learning_rate
+        if self.__dict__.get("_rate_for") != (self.iterations, rate):
+            t = self.iterations + 1
+            self._rate_for = (self.iterations, rate)
+            self._rate = rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        return self._rate
+
     def _update(self, weight: np.ndarray, grad: np.ndarray, key: tuple[str, str]) -> None:
         m, v = self._slots(key, weight, 2)
-        t = self.iterations + 1
-        lr = self.learning_rate * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        if type(self) in (Adam, AdamW) and weight.flags.c_contiguous and _compiled.usable(
-                weight, m, v):  # one compiled pass over the four arrays
+        lr = self._step_rate()
+        if type(self) in (Adam, AdamW) and weight.flags.c_contiguous and (
+                weight.dtype in _compiled.FLOATS and m.dtype == weight.dtype):
+            # one compiled pass over the four arrays (v is made with m: ``_slots``)
             _compiled.adam(weight, grad, m, v, lr, self.beta_1, self.beta_2, self.epsilon)
             return
         m += (1 - self.beta_1) * (grad - m)

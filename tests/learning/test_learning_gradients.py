@@ -142,6 +142,40 @@ def test_cross_entropy_values_match_a_plain_formula() -> None:
         pytest.approx(expected)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_cross_entropy_value_and_gradient_are_its_two_calls(dtype, weighted) -> None:
+    """The training step's both-at-once path gives ``loss(...)`` and ``loss.gradient(...)``
+    bit for bit, clipped probabilities included, and PyTorch's float64 autograd of Keras'
+    formula (normalise, clip to [1e-7, 1 - 1e-7], -log of the label's)."""
+    import torch
+
+    rng = np.random.default_rng(5)
+    p = rng.random((9, 4)) + 0.05
+    p[1] = [1e-9, 0.5, 0.25, 0.25]  # the label's probability clipped low: no gradient
+    p[2] = [1.0, 1e-9, 1e-9, 1e-9]  # and clipped high
+    p[3] *= 3  # rows that do not sum to 1
+    y_pred = p.astype(dtype)
+    labels = np.array([0, 0, 0, 3, 1, 2, 3, 2, 1])
+    weights = rng.random(9) if weighted else None
+    loss = losses.SparseCategoricalCrossentropy()
+    value, grad = loss.value_and_gradient(labels, y_pred, weights)
+    assert value == loss(labels, y_pred, weights)
+    assert grad.dtype == dtype
+    np.testing.assert_array_equal(grad, loss.gradient(labels, y_pred, weights))
+    assert not grad[1].any() and not grad[2].any()
+
+    t = torch.tensor(y_pred.astype(np.float64), requires_grad=True)
+    q = (t / t.sum(dim=1, keepdim=True)).clamp(1e-7, 1 - 1e-7)
+    per_sample = -torch.log(q[torch.arange(9), torch.from_numpy(labels)])
+    w = torch.ones(9, dtype=torch.float64) if weights is None else torch.from_numpy(weights)
+    total = (per_sample * w).sum() / 9
+    total.backward()
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    assert value == pytest.approx(total.item(), rel=tol)
+    np.testing.assert_allclose(grad, t.grad.numpy(), rtol=tol, atol=tol)
+
+
 def _max_pool_backward_loop(x: np.ndarray, g: np.ndarray, pool: int, stride: int,
                             pad: tuple[int, int]) -> np.ndarray:
     """Each window sends its gradient to its first maximum in row-major order (TensorFlow's

@@ -285,6 +285,11 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
 def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for ``a`` (..., k) and ``b`` (k, m), the rows of ``a`` split over threads."""
     rows = a.reshape(-1, a.shape[-1])
+    macs = rows.shape[0] * b.shape[1] * rows.shape[1]
+    if _blas_depth and (get_num_threads() == 1 or macs // _MACS_PER_ELEMENT < _MIN_SPLIT):
+        # one BLAS call already on one thread, too small to split: no bookkeeping (a dense
+        # layer's products at batch 32 take a few microseconds)
+        return np.matmul(rows, b).reshape(*a.shape[:-1], b.shape[1])
     out = np.empty((rows.shape[0], b.shape[1]), dtype=np.result_type(a, b))
     with blas_on_one_thread():
         matmul(rows, b, out)

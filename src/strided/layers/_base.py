@@ -150,6 +150,8 @@ class Layer:
     def _cast(self, inputs: object) -> np.ndarray:
         """``inputs`` as real numbers (the TypeError ``strided.nn`` gives otherwise), cast to
         the layer's dtype as Keras does."""
+        if type(inputs) is np.ndarray and inputs.dtype == self.dtype and self.dtype.kind == "f":
+            return inputs  # the common case between layers: nothing to check or cast
         x = as_real_array(inputs, "inputs", type(self).__name__)
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)  # Keras casts inputs to the layer's dtype

@@ -25,20 +25,40 @@ from .. import _kernels
 from .._algorithms._direct import _geometry
 from .._runtime._threads import get_num_threads
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: the dtypes the kernels compute
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def usable(*arrays: np.ndarray) -> bool:
     """Whether the kernels compute these arrays: all float32 or all float64."""
     dtype = arrays[0].dtype
-    return dtype in _FLOATS and all(a.dtype == dtype for a in arrays)
+    if dtype not in FLOATS:
+        return False
+    for a in arrays[1:]:  # a loop, not all(...): a few calls per layer and step
+        if a.dtype != dtype:
+            return False
+    return True
+
+
+#: pooling geometries by their arguments and thread count (a layer asks for the same few
+#: every step; building one costs as much as pooling a small batch)
+_POOL_GEOMETRIES: dict[tuple, np.ndarray] = {}
 
 
 def _pool_geometry(x_shape: Sequence[int], out: Sequence[int], pool: Sequence[int],
                    strides: Sequence[int], pads: Sequence[tuple[int, int]]) -> np.ndarray:
-    channels = x_shape[-1]
-    return _geometry(x_shape[0], 1, channels, channels, x_shape[1:-1], out, pool, strides,
-                     (1,) * len(pool), [lo for lo, _ in pads])
+    key = (tuple(x_shape), tuple(out), tuple(pool), tuple(strides), tuple(pads),
+           get_num_threads())
+    geometry = _POOL_GEOMETRIES.get(key)
+    if geometry is None:
+        channels = x_shape[-1]
+        geometry = _geometry(x_shape[0], 1, channels, channels, x_shape[1:-1], out, pool,
+                             strides, (1,) * len(pool), [lo for lo, _ in pads])
+        geometry.flags.writeable = False
+        if len(_POOL_GEOMETRIES) >= 256:  # a bound, for many shapes (e.g. varying batches)
+            _POOL_GEOMETRIES.clear()
+        _POOL_GEOMETRIES[key] = geometry
+    return geometry
 
 
 def max_pool(x: np.ndarray, out: Sequence[int], pool: Sequence[int], strides: Sequence[int],

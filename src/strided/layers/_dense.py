@@ -8,8 +8,8 @@ Shapes (``in`` input features, ``units`` outputs; any leading axes)::
                d bias   = dz summed over M
                dx       = dz @ kernel.T   [M, units] [units, in] -> [M, in]
 
-With a ReLU (float32 or float64), ``z`` is not kept and ``dz``, ``d bias`` are one compiled
-pass (``_compiled.relu_backward``).
+With a ReLU (float32 or float64), ``y = max(0, z)`` is written over ``z`` (which is not kept)
+and ``dz``, ``d bias`` are one compiled pass (``_compiled.relu_backward``).
 """
 
 from __future__ import annotations
@@ -90,7 +90,9 @@ class Dense(Layer):
         if self.use_bias:
             z += self.params["bias"]
         if self.activation is _activations.ACTIVATIONS["relu"] and _compiled.usable(z):
-            y = _compiled.relu(z, out=z)
+            # in place, the product's buffer reused (NaN stays NaN, as the compiled ReLU); a
+            # dense layer's outputs are small: NumPy's one pass beats a kernel call's setup
+            y = np.maximum(z, 0, out=z)
             self._cache = (inputs, None, y) if training else None  # the backward reads y > 0
             return y
         y = self.activation(z)

@@ -49,9 +49,14 @@ class BasePooling(Layer):
 
     def _geometry(self, size: Sequence[int]) -> tuple[tuple[tuple[int, int], ...],
                                                         tuple[int, ...]]:
-        """Per-side padding and output size for spatial ``size``."""
-        return pooling_geometry(size, self.pool_size, self.strides, self.padding,
-                                type(self).__name__)
+        """Per-side padding and output size for spatial ``size`` (kept per size: a training
+        step asks for the same every time)."""
+        key = (tuple(size), self.pool_size, self.strides, self.padding)
+        cache = self.__dict__.setdefault("_geometries", {})
+        if key not in cache:
+            cache[key] = pooling_geometry(size, self.pool_size, self.strides, self.padding,
+                                          type(self).__name__)
+        return cache[key]
 
     def _tap(self, tap: tuple[int, ...], out: Sequence[int]) -> tuple[slice, ...]:
         """The strided view of the padded input that pool tap ``tap`` reads."""

@@ -174,7 +174,7 @@ class Model:
         """The trainable layers' weight penalties and the activity penalties of the last
         forward pass (Keras' ``sum(model.losses)``)."""
         return sum(layer.regularization_loss() for layer in self._unique_layers()
-                   if layer.trainable) + self._activity_total
+                   if layer.trainable and layer.regularizers) + self._activity_total
 
     @property
     def losses(self) -> list[float]:
@@ -190,17 +190,19 @@ class Model:
     def _train_step(self, x: Any, y: np.ndarray, sample_weight: np.ndarray | None) -> float:
         """One optimiser step; the batch's loss (with penalties) before the step."""
         y_pred = self._forward(x, training=True)
-        loss = self.loss(y, y_pred, sample_weight)  # type: ignore[misc]
+        loss, grad = self.loss.value_and_gradient(y, y_pred, sample_weight)  # type: ignore
         loss += self.regularization_loss()
         with self._input_gradients_skipped():
-            self._backward(self.loss.gradient(y, y_pred, sample_weight))  # type: ignore
-        for layer in self._unique_layers():
-            if layer.trainable and layer.grads:
-                layer.add_regularization_gradients()
+            self._backward(grad)
+        layers = [layer for layer in self._unique_layers() if layer.trainable]
+        for layer in layers:
+            if layer.grads:
+                if layer.regularizers:
+                    layer.add_regularization_gradients()
                 self.optimizer.apply(layer.params, layer.grads, key=layer.name)  # type: ignore
         self.optimizer.finish_step()  # type: ignore[union-attr]
-        for layer in self._unique_layers():
-            if layer.trainable:
+        for layer in layers:
+            if layer.constraints:
                 layer.apply_constraints()
         for metric in self.metrics:
             metric.update_state(y, y_pred)
