@@ -23,7 +23,7 @@ def build_model(seed: int | None = None):  # -> strided.models.Sequential
 
     Trained 30 epochs on the 5,000 bundled digits (Adam, the learning rate on a half cosine
     from 1e-3 to 1e-5, batches of 32, random turns of up to 11 degrees, zooms of up to 10%
-    and shifts of up to two pixels) it reaches 99.14% on the official MNIST test set
+    and shifts of up to two pixels) it reaches 99.08% on the official MNIST test set
     (``benchmarks/train_mnist.py``).  The convolutions before batch normalisation have no
     bias (the normalisation would remove it); their ReLUs are folded into the normalisation.  The
     moving averages of BatchNormalization use ``momentum=0.9``: with 157 steps per epoch,
