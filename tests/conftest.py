@@ -70,8 +70,11 @@ class Runs:
         self._lock = threading.Lock()
         for name, module in ALGORITHMS.items():
             for direction in DIRECTIONS:
-                monkeypatch.setattr(module, direction,
-                                    self._counting(name, direction, getattr(module, direction)))
+                # and its channels-first twin (``_pointwise.forward_planar``), as the same pass
+                for function in (direction, f"{direction}_planar"):
+                    if hasattr(module, function):
+                        monkeypatch.setattr(module, function, self._counting(
+                            name, direction, getattr(module, function)))
 
     def _counting(self, name: str, direction: str, function: Callable) -> Callable:
         @functools.wraps(function)

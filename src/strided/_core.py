@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _algorithms
-from ._algorithms import Algorithm, Direction, _direct, _levels, _winograd
+from ._algorithms import Algorithm, Direction, _direct, _levels, _pointwise, _winograd
 from ._algorithms._layout import channels_first, channels_last, hwio, oihw
 from ._algorithms._winograd import KernelCache
 from ._padding import pad, pad_adjoint
@@ -93,6 +93,14 @@ def _weight_from_canonical(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     if spec.weight_format == "HWIO":
         return w
     return oihw(w)
+
+
+def _planar(spec: ConvSpec, *arrays: np.ndarray) -> bool:
+    """Whether a pointwise call takes the caller's channels-first arrays as they are
+    (``_pointwise.*_planar``: per image, products over (channels, pixels) planes, no
+    transposing copy); empty arrays and non-zero padding modes take the canonical path."""
+    return (spec.data_format == "channels_first" and spec.padding_mode == "zeros"
+            and all(a.size for a in arrays))
 
 
 def _inner(spec: ConvSpec) -> ConvSpec:
@@ -184,10 +192,13 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     layouts.  ``cache`` keeps a transformed kernel between calls (a layer in inference)."""
     b = check_bias(bias, spec.out_channels, op)
     inner, method, compute, result = plan(spec, x.dtype, w.dtype, algorithm, op)
+    wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
+    if method is _pointwise and _planar(spec, x, w):
+        y = _pointwise.forward_planar(np.ascontiguousarray(x, dtype=compute), wc, inner)
+        return _relu(_finish(y, b, result, channel_axis=1), relu)
     xc = _to_canonical(x, spec).astype(compute, copy=False)
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)
-    wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
     # the compiled kernels add the bias as they store each output: one pass fewer; the direct
     # ones apply the ReLU there too, after the bias (so only where no bias is left to add)
     fused = (b.astype(compute, copy=False) if b is not None and method in (_direct, _winograd)
@@ -228,8 +239,12 @@ def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, 
     b = check_bias(bias, spec.in_channels, op)
     inner, method, compute, result = plan(spec, grad_output.dtype, w.dtype, algorithm, op,
                                           "grad_input")
-    dy = _to_canonical(grad_output, spec).astype(compute, copy=False)
     wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
+    if method is _pointwise and _planar(spec, grad_output, w):
+        dx = _pointwise.grad_input_planar(np.ascontiguousarray(grad_output, dtype=compute), wc,
+                                          inner)
+        return _finish(dx, b, result, channel_axis=1)
+    dy = _to_canonical(grad_output, spec).astype(compute, copy=False)
     dx = (_winograd.grad_input(dy, wc, inner, cache=cache) if method is _winograd
           else method.grad_input(dy, wc, inner))
     if spec.padding_mode != "zeros":
@@ -243,6 +258,10 @@ def convolve_grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec,
     check_shape(grad_output, spec.in_user_layout(spec.output_shape), "grad_output", op)
     inner, method, compute, result = plan(spec, x.dtype, grad_output.dtype, algorithm, op,
                                           "grad_weight")
+    if method is _pointwise and _planar(spec, x, grad_output):
+        dw = _pointwise.grad_weight_planar(np.ascontiguousarray(x, dtype=compute),
+                                           np.ascontiguousarray(grad_output, dtype=compute), inner)
+        return _weight_from_canonical(dw.astype(result, copy=False), spec)
     xc = _to_canonical(x, spec).astype(compute, copy=False)
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)

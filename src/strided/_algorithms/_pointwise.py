@@ -6,13 +6,17 @@ The input gradient scatters ``dy @ w.T`` back to those pixels, the weight gradie
 ``x[:, ::s, ::s].T @ dy``.  Shapes (``P`` output pixels, ``g`` groups)::
 
     x  (P, g, C/g)    w  (g, C/g, O/g)    y  (P, g, O/g)
+
+In PyTorch's channels-first layout the same products need no transposing copy: per image,
+``y[n] = w.T @ x[n]`` over (C, pixels) planes (``forward_planar`` and its two gradients,
+which the core calls for channels-first arrays).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._runtime._threads import get_num_threads, matmul, owns_cores, ranges, total
+from .._runtime._threads import get_num_threads, matmul, matmul_stack, owns_cores, ranges, total
 from .._runtime._workspace import empty_safe
 from .._spec import ConvSpec
 
@@ -26,10 +30,11 @@ def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
     return None
 
 
-def _picked(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """The input pixels the kernel reads: (N, *S, C) -> (N, *OS, C), a view."""
+def _picked(x: np.ndarray, spec: ConvSpec, planar: bool = False) -> np.ndarray:
+    """The input pixels the kernel reads: (N, *S, C) -> (N, *OS, C), or (N, C, *S) ->
+    (N, C, *OS) if ``planar``; a view."""
     index = tuple(slice(None, (o - 1) * s + 1, s) for o, s in zip(spec.output_size, spec.stride))
-    return x[(slice(None), *index)]
+    return x[(slice(None),) * (2 if planar else 1) + index]
 
 
 def _rows(array: np.ndarray) -> np.ndarray:
@@ -90,3 +95,64 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
     return np.asarray(dw, dtype=dtype).reshape((1,) * spec.rank + (cg, spec.out_channels))
 
 
+
+
+def _planes(array: np.ndarray) -> np.ndarray:
+    """(N, C, *S) -> (N, C, pixels), a copy only when the pixels are not contiguous."""
+    return np.ascontiguousarray(array).reshape(*array.shape[:2], -1)
+
+
+@owns_cores
+def forward_planar(x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """y[n] = w.T @ x[n, :, ::s, ::s] per group; (N, C, *S), (1.., C/g, O) -> (N, O, *OS)."""
+    g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    a = _planes(_picked(x, spec, planar=True))
+    weight = w.reshape(cg, g, og)
+    y = np.empty((spec.batch, g, og, a.shape[-1]), dtype=np.result_type(x, w))
+    for k in range(g):
+        wk = np.ascontiguousarray(weight[:, k].T)
+        matmul_stack(np.broadcast_to(wk, (spec.batch, *wk.shape)), a[:, k * cg: (k + 1) * cg],
+                     y[:, k])
+    return y.reshape(spec.batch, spec.out_channels, *spec.output_size)
+
+
+@owns_cores
+def grad_input_planar(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """dx[n, :, ::s, ::s] = w @ dy[n] per group, zeros elsewhere; (N, O, *OS) -> (N, C, *S)."""
+    g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    dtype = np.result_type(grad_output, w)
+    dy = _planes(grad_output)
+    weight = w.reshape(cg, g, og)
+    picked = np.empty((spec.batch, g, cg, dy.shape[-1]), dtype=dtype)
+    for k in range(g):
+        wk = np.ascontiguousarray(weight[:, k])
+        matmul_stack(np.broadcast_to(wk, (spec.batch, *wk.shape)), dy[:, k * og: (k + 1) * og],
+                     picked[:, k])
+    picked = picked.reshape(spec.batch, spec.in_channels, *spec.output_size)
+    if all(s == 1 for s in spec.stride) and spec.output_size == spec.input_size:
+        return picked
+    dx = np.zeros((spec.batch, spec.in_channels, *spec.input_size), dtype=dtype)
+    _picked(dx, spec, planar=True)[...] = picked
+    return dx
+
+
+@owns_cores
+def grad_weight_planar(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """dw = sum over n of x[n, :, ::s, ::s] @ dy[n].T per group, (1.., C/g, O); the images
+    and their pixels split over threads and summed."""
+    g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
+    dtype = np.result_type(x, grad_output)
+    a = _planes(_picked(x, spec, planar=True))
+    dy = _planes(grad_output)
+
+    def work(item: tuple[int, slice]) -> np.ndarray:
+        n, part = item
+        dw = np.empty((cg, g, og), dtype=dtype)
+        for k in range(g):
+            dw[:, k] = a[n, k * cg: (k + 1) * cg, part] @ dy[n, k * og: (k + 1) * og, part].T
+        return dw
+
+    threads = get_num_threads() if a.size > 1 << 15 else 1
+    items = [(n, part) for n in range(spec.batch) for part in ranges(a.shape[-1], threads)]
+    dw = total(work, items) if items else np.zeros((cg, g, og), dtype=dtype)
+    return np.asarray(dw, dtype=dtype).reshape((1,) * spec.rank + (cg, spec.out_channels))
