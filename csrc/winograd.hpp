@@ -132,13 +132,8 @@ template <> struct WinogradMatrices<6, 3> {
 
 template <> struct WinogradMatrices<2, 5> {
     static constexpr int a = 6;
-    static constexpr double BT[6][6] = {
-        {1.0, -1.5, -2.0, 1.5, 1.0, 0.0},
-        {0.0, -1.0, 0.5, 2.5, 1.0, 0.0},
-        {0.0, -1.0, 2.5, -0.5, -1.0, 0.0},
-        {0.0, 2.0, 1.0, -2.0, -1.0, 0.0},
-        {0.0, 0.5, -1.0, -0.5, 1.0, 0.0},
-        {0.0, 1.0, -1.5, -2.0, 1.5, 1.0}};
+    // the same a points as F(4, 3): its input transform
+    static constexpr const double (&BT)[6][6] = WinogradMatrices<4, 3>::BT;
     static constexpr double G[6][5] = {
         {1.0, 0.0, 0.0, 0.0, 0.0},
         {1.0 / 3, 1.0 / 3, 1.0 / 3, 1.0 / 3, 1.0 / 3},
@@ -166,15 +161,8 @@ template <> struct WinogradMatrices<2, 5> {
 
 template <> struct WinogradMatrices<4, 5> {
     static constexpr int a = 8;
-    static constexpr double BT[8][8] = {
-        {1.0, 0.0, -5.25, 0.0, 5.25, 0.0, -1.0, 0.0},
-        {0.0, -1.0, -1.0, 4.25, 4.25, -1.0, -1.0, 0.0},
-        {0.0, 1.0, -1.0, -4.25, 4.25, 1.0, -1.0, 0.0},
-        {0.0, 0.5, 0.25, -2.5, -1.25, 2.0, 1.0, 0.0},
-        {0.0, -0.5, 0.25, 2.5, -1.25, -2.0, 1.0, 0.0},
-        {0.0, 2.0, 4.0, -2.5, -5.0, 0.5, 1.0, 0.0},
-        {0.0, -2.0, 4.0, 2.5, -5.0, -0.5, 1.0, 0.0},
-        {0.0, -1.0, 0.0, 5.25, 0.0, -5.25, 0.0, 1.0}};
+    // the same a points as F(6, 3): its input transform
+    static constexpr const double (&BT)[8][8] = WinogradMatrices<6, 3>::BT;
     static constexpr double G[8][5] = {
         {1.0, 0.0, 0.0, 0.0, 0.0},
         {2.0 / 9, 2.0 / 9, 2.0 / 9, 2.0 / 9, 2.0 / 9},

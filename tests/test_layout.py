@@ -118,3 +118,35 @@ def test_the_oihw_weight_gradient_is_a_fresh_contiguous_array() -> None:
         _, _, dw_want, _ = oracle.conv(xs, np.zeros(shape), None, 1, [(pad, pad)] * 2,
                                        grad_output=dy)
         np.testing.assert_allclose(dw, dw_want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("stride", "groups"), [(1, 1), (2, 1), (1, 3), (2, 3)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pointwise_in_pytorchs_layout_makes_no_layout_copy(monkeypatch, stride: int,
+                                                           groups: int, dtype) -> None:
+    """A 1x1 convolution in the NCHW face runs on the caller's planes: forward, input and
+    weight gradient with ``algorithm="pointwise"`` never call the layout copies, and agree
+    with PyTorch float64 (bias and groups included)."""
+    from strided import _core
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a layout copy was made")
+
+    monkeypatch.setattr(_core, "channels_last", refuse)
+    monkeypatch.setattr(_core, "channels_first", refuse)
+    rng = np.random.default_rng(stride + 10 * groups)
+    x = rng.standard_normal((2, 6, 9, 7))
+    w = rng.standard_normal((12, 6 // groups, 1, 1))
+    b = rng.standard_normal(12)
+    y_ref = oracle.conv(x, w, b, stride, [(0, 0), (0, 0)], 1, groups)
+    dy = rng.standard_normal(y_ref.shape)
+    _, dx_ref, dw_ref, _ = oracle.conv(x, w, b, stride, [(0, 0), (0, 0)], 1, groups,
+                                       grad_output=dy)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    xd, wd, dyd = x.astype(dtype), w.astype(dtype), dy.astype(dtype)
+    got = [F.conv2d(xd, wd, b.astype(dtype), stride, 0, 1, groups, algorithm="pointwise"),
+           G.conv2d_input(x.shape, wd, dyd, stride, 0, 1, groups, algorithm="pointwise"),
+           G.conv2d_weight(xd, w.shape, dyd, stride, 0, 1, groups, algorithm="pointwise")]
+    for result, want in zip(got, (y_ref, dx_ref, dw_ref)):
+        assert result.dtype == dtype
+        np.testing.assert_allclose(result, want, rtol=tolerance, atol=tolerance)
