@@ -37,6 +37,17 @@ def _picked(x: np.ndarray, spec: ConvSpec, planar: bool = False) -> np.ndarray:
     return x[(slice(None),) * (2 if planar else 1) + index]
 
 
+def _scattered(picked: np.ndarray, shape: tuple[int, ...], spec: ConvSpec,
+               planar: bool = False) -> np.ndarray:
+    """dx of ``shape`` holding ``picked`` at the pixels the kernel reads, zeros elsewhere
+    (``picked`` itself at stride 1)."""
+    if all(s == 1 for s in spec.stride) and spec.output_size == spec.input_size:
+        return picked
+    dx = np.zeros(shape, dtype=picked.dtype)
+    _picked(dx, spec, planar)[...] = picked
+    return dx
+
+
 def _rows(array: np.ndarray) -> np.ndarray:
     """(N, *OS, C) -> (P, C), a copy only when the pixels are not contiguous."""
     return np.ascontiguousarray(array).reshape(-1, array.shape[-1])
@@ -67,12 +78,8 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
     picked = np.empty((dy.shape[0], g, cg), dtype=dtype)
     for k in range(g):
         matmul(dy[:, k * og: (k + 1) * og], np.ascontiguousarray(weight[:, k].T), picked[:, k])
-    picked = picked.reshape(*spec.output_shape[:-1], spec.in_channels)
-    if all(s == 1 for s in spec.stride) and spec.output_size == spec.input_size:
-        return picked
-    dx = np.zeros(spec.input_shape, dtype=dtype)
-    _picked(dx, spec)[...] = picked
-    return dx
+    return _scattered(picked.reshape(*spec.output_shape[:-1], spec.in_channels),
+                      spec.input_shape, spec)
 
 
 @empty_safe("weight_shape")
@@ -128,12 +135,8 @@ def grad_input_planar(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) ->
         wk = np.ascontiguousarray(weight[:, k])
         matmul_stack(np.broadcast_to(wk, (spec.batch, *wk.shape)), dy[:, k * og: (k + 1) * og],
                      picked[:, k])
-    picked = picked.reshape(spec.batch, spec.in_channels, *spec.output_size)
-    if all(s == 1 for s in spec.stride) and spec.output_size == spec.input_size:
-        return picked
-    dx = np.zeros((spec.batch, spec.in_channels, *spec.input_size), dtype=dtype)
-    _picked(dx, spec, planar=True)[...] = picked
-    return dx
+    return _scattered(picked.reshape(spec.batch, spec.in_channels, *spec.output_size),
+                      (spec.batch, spec.in_channels, *spec.input_size), spec, planar=True)
 
 
 @owns_cores
