@@ -15,6 +15,7 @@ Gradient shapes, written like matmul signatures (``C`` in, ``O`` out channels)::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
@@ -23,10 +24,10 @@ import numpy as np
 
 from . import _algorithms
 from ._algorithms import Algorithm, Direction, _direct, _levels, _pointwise, _winograd
-from ._algorithms._layout import channels_first, channels_last, hwio, oihw
+from ._algorithms._layout import LAYOUT_BYTES, channels_first, channels_last, hwio, oihw
 from ._algorithms._winograd import KernelCache
 from ._padding import pad, pad_adjoint
-from ._runtime._workspace import get_workspace_limit
+from ._runtime._workspace import buffer, get_workspace_limit
 from ._spec import ConvSpec
 
 _NUMERIC_KINDS = "biuf"
@@ -65,12 +66,23 @@ def compute_dtypes(*dtypes: np.dtype) -> tuple[np.dtype, np.dtype]:
     return result, result
 
 
-def _to_canonical(x: np.ndarray, spec: ConvSpec) -> np.ndarray:
+def _to_canonical(x: np.ndarray, spec: ConvSpec, key: str) -> np.ndarray:
     """The caller's data as a C-contiguous (N, *S, C) array: itself when it is one already,
-    else a copy (a compiled blocked transpose from channels first)."""
+    else a copy (a compiled blocked transpose from channels first, into the calling thread's
+    reused buffer ``key``: the call's scratch, never part of a result)."""
     if spec.data_format == "channels_last":
         return np.ascontiguousarray(x)
-    return channels_last(x)
+    return channels_last(x, key)
+
+
+def _staging(spec: ConvSpec, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+    """For a channels-first call, a reused C-contiguous (N, *S, C) buffer of the calling
+    thread for the algorithm's result, which ``_from_canonical`` then copies out of: the
+    call allocates one array, its result (None where that copy would be a view, or the
+    layout is channels last)."""
+    if spec.data_format == "channels_last" or shape[-1] == 1 or math.prod(shape[1:-1]) == 1:
+        return None
+    return buffer("layout.result", shape, dtype, keep_up_to=LAYOUT_BYTES)
 
 
 def _from_canonical(y: np.ndarray, spec: ConvSpec) -> np.ndarray:
@@ -196,7 +208,7 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     if method is _pointwise and _planar(spec, x, w):
         y = _pointwise.forward_planar(np.ascontiguousarray(x, dtype=compute), wc, inner)
         return _relu(_finish(y, b, result, channel_axis=1), relu)
-    xc = _to_canonical(x, spec).astype(compute, copy=False)
+    xc = _to_canonical(x, spec, "layout.x").astype(compute, copy=False)
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)
     # the compiled kernels add the bias as they store each output: one pass fewer; the direct
@@ -213,9 +225,11 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
                         out=y_first.transpose(0, *range(2, y_first.ndim), 1))
         return _relu(_finish(y_first, rest, result, channel_axis=1), relu and not in_store)
     if method is _winograd:
-        y = _winograd.forward(xc, wc, inner, bias=fused, cache=cache)
+        y = _winograd.forward(xc, wc, inner, bias=fused, cache=cache,
+                              out=_staging(spec, inner.output_shape, compute))
     elif method is _direct:
-        y = _direct.forward(xc, wc, inner, bias=fused, relu=in_store)
+        y = _direct.forward(xc, wc, inner, bias=fused, relu=in_store,
+                            out=_staging(spec, inner.output_shape, compute))
     else:
         y = method.forward(xc, wc, inner)
     return _from_canonical(_relu(_finish(y, rest, result), relu and not in_store), spec)
@@ -244,9 +258,15 @@ def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, 
         dx = _pointwise.grad_input_planar(np.ascontiguousarray(grad_output, dtype=compute), wc,
                                           inner)
         return _finish(dx, b, result, channel_axis=1)
-    dy = _to_canonical(grad_output, spec).astype(compute, copy=False)
-    dx = (_winograd.grad_input(dy, wc, inner, cache=cache) if method is _winograd
-          else method.grad_input(dy, wc, inner))
+    dy = _to_canonical(grad_output, spec, "layout.dy").astype(compute, copy=False)
+    staging = None if spec.padding_mode != "zeros" else _staging(spec, inner.input_shape,
+                                                                  compute)
+    if method is _winograd:
+        dx = _winograd.grad_input(dy, wc, inner, cache=cache, out=staging)
+    elif method is _direct:
+        dx = _direct.grad_input(dy, wc, inner, out=staging)
+    else:
+        dx = method.grad_input(dy, wc, inner)
     if spec.padding_mode != "zeros":
         dx = pad_adjoint(dx, spec.padding, spec.padding_mode)
     return _from_canonical(_finish(dx, b, result), spec)
@@ -262,10 +282,10 @@ def convolve_grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec,
         dw = _pointwise.grad_weight_planar(np.ascontiguousarray(x, dtype=compute),
                                            np.ascontiguousarray(grad_output, dtype=compute), inner)
         return _weight_from_canonical(dw.astype(result, copy=False), spec)
-    xc = _to_canonical(x, spec).astype(compute, copy=False)
+    xc = _to_canonical(x, spec, "layout.x").astype(compute, copy=False)
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)
-    dy = _to_canonical(grad_output, spec).astype(compute, copy=False)
+    dy = _to_canonical(grad_output, spec, "layout.dy").astype(compute, copy=False)
     dw = method.grad_weight(xc, dy, inner)
     return _weight_from_canonical(dw.astype(result, copy=False), spec)
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import _kernels
 from .._runtime._threads import get_num_threads
-from .._runtime._workspace import empty_safe
+from .._runtime._workspace import empty_safe, output_array
 from .._spec import ConvSpec
 
 #: The kernels index taps from small arrays on the stack (``csrc/conv.inc``).
@@ -110,18 +110,19 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | Non
             relu: bool = False, out: np.ndarray | None = None) -> np.ndarray:
     """y = x (*) w (+ bias, then max(0, .) if ``relu``); (N, *S, C), (*K, cg, O) -> (N, *OS, O).
 
-    ``out``, where ``writes_strided_channels(spec)``: an (N, *OS, O) array of the dtype to
-    write y into, whose channels may be strided (a channels-last view of an (N, O, *OS)
-    array: the result in PyTorch's layout with no transposing copy)."""
+    ``out``: a C-contiguous (N, *OS, O) array of the dtype to write y into; or, where
+    ``writes_strided_channels(spec)``, one whose channels are strided (a channels-last view
+    of an (N, O, *OS) array: the result in PyTorch's layout with no transposing copy)."""
     dtype = np.result_type(x, w)
     x, w = np.ascontiguousarray(x, dtype=dtype), w.astype(dtype, copy=False)
     bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
-    if out is not None and (not writes_strided_channels(spec) or out.dtype != dtype
-                            or out.shape != spec.output_shape):
-        raise ValueError(f"direct: out must be a {spec.output_shape} {dtype} array, for a "
-                         f"convolution that is neither depthwise nor single-channel; got "
-                         f"{out.shape} {out.dtype}")
-    y = np.empty(spec.output_shape, dtype=dtype) if out is None else out
+    if out is not None and not out.flags.c_contiguous and writes_strided_channels(spec):
+        if out.dtype != dtype or out.shape != spec.output_shape:
+            raise ValueError(f"direct: out must be a {spec.output_shape} {dtype} array; got "
+                             f"{out.shape} {out.dtype}")
+        y = out
+    else:
+        y = output_array(out, spec.output_shape, dtype)
     pads = [lo for lo, _ in spec.padding]
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     if _plane(spec):
@@ -187,18 +188,22 @@ def _product(options: list[list]) -> list[tuple]:
 
 
 @empty_safe("input_shape")
-def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.ndarray:
-    """dx = the transposed convolution of dy; (N, *OS, O), (*K, cg, O) -> (N, *S, C)."""
+def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec,
+               out: np.ndarray | None = None) -> np.ndarray:
+    """dx = the transposed convolution of dy; (N, *OS, O), (*K, cg, O) -> (N, *S, C);
+    ``out``: a C-contiguous array of dx's shape and dtype to write dx into."""
     dtype = np.result_type(grad_output, w)
     dy = np.ascontiguousarray(grad_output, dtype=dtype)
     w = w.astype(dtype, copy=False)
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     depthwise = _depthwise(spec)
     channels = spec.out_channels if depthwise else spec.in_channels
-    dx = np.empty((spec.batch, *spec.input_size, channels), dtype=dtype)
+    result = output_array(out, spec.input_shape, dtype)
+    repeated = depthwise and og > 1  # dx per output channel first, then summed into result
+    dx = np.empty((spec.batch, *spec.input_size, channels), dtype=dtype) if repeated else result
     dx5, dy5 = _five(dx), _five(dy)
-    for out, taps, kernel, dilation, pad in _phases(spec):
-        target = dx[(slice(None), *out)]
+    for part, taps, kernel, dilation, pad in _phases(spec):
+        target = dx[(slice(None), *part)]
         if not kernel:  # no tap reaches these inputs
             target[...] = 0
             continue
@@ -219,15 +224,16 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) -> np.nda
             w6 = np.swapaxes(_by_group(sub, spec), -1, -2)
             _kernels.forward(dy5, _packed(w6, cg), None, t5, geometry)
     del dx5
-    if depthwise and og > 1:  # the repeated channels' gradients add up
-        return _sum_of_repeats(dx.reshape(*dx.shape[:-1], spec.in_channels, og))
+    if repeated:  # the repeated channels' gradients add up
+        return _sum_of_repeats(dx.reshape(*dx.shape[:-1], spec.in_channels, og), result)
     return dx
 
 
-def _sum_of_repeats(a: np.ndarray) -> np.ndarray:
-    """a[..., 0] + a[..., 1] + ... over the short last axis, in whole-array adds (NumPy's
-    ``sum(axis=-1)`` over an axis of 2 is 20x slower: 36 ms against 1.7 for 8x56x56x64x2)."""
-    total = np.add(a[..., 0], a[..., 1])
+def _sum_of_repeats(a: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """total = a[..., 0] + a[..., 1] + ... over the short last axis, in whole-array adds
+    (NumPy's ``sum(axis=-1)`` over an axis of 2 is 20x slower: 36 ms against 1.7 for
+    8x56x56x64x2)."""
+    np.add(a[..., 0], a[..., 1], out=total)
     for j in range(2, a.shape[-1]):
         total += a[..., j]
     return total

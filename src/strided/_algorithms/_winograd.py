@@ -53,7 +53,8 @@ from fractions import Fraction
 import numpy as np
 
 from .. import _kernels
-from .._runtime._workspace import WEIGHT_BYTES, buffer, empty_safe, get_workspace_limit
+from .._runtime._workspace import (WEIGHT_BYTES, buffer, empty_safe, get_workspace_limit,
+                                   output_array)
 from .._spec import ConvSpec
 from . import _layout
 from ._direct import _five, _geometry, _phases
@@ -236,14 +237,15 @@ def _forward_into(x: np.ndarray, w: np.ndarray, y: np.ndarray, geometry: np.ndar
 
 @empty_safe("output_shape")
 def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None,
-            relu: bool = False, tile: int | None = None, cache: KernelCache | None = None
-            ) -> np.ndarray:
+            relu: bool = False, tile: int | None = None, cache: KernelCache | None = None,
+            out: np.ndarray | None = None) -> np.ndarray:
     """y = A^T [U * V] A tile by tile (+ bias, then max(0, .) if ``relu``);
-    (N, H, W, C), (r, r, C, O) -> (N, OH, OW, O).  ``tile`` forces m; ``cache`` keeps U."""
+    (N, H, W, C), (r, r, C, O) -> (N, OH, OW, O).  ``tile`` forces m; ``cache`` keeps U;
+    ``out``: a C-contiguous array of y's shape and dtype to write y into."""
     dtype = np.result_type(x, w)
     x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
     bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
-    y = np.empty(spec.output_shape, dtype=dtype)
+    y = output_array(out, spec.output_shape, dtype)
     if _phased(spec):
         _phased_forward(x, w, y, spec, bias, relu, tile, cache)
         return y
@@ -257,17 +259,18 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | Non
 
 @empty_safe("input_shape")
 def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec,
-               tile: int | None = None, cache: KernelCache | None = None) -> np.ndarray:
+               tile: int | None = None, cache: KernelCache | None = None,
+               out: np.ndarray | None = None) -> np.ndarray:
     """dx: the forward kernels on dy with the kernel rotated and its channels swapped,
     (r, r, O, C), padding ``(r - 1) d - p`` (negative where p is wider); -> (N, H, W, C).
-    ``cache`` keeps U (of the rotated kernel)."""
+    ``cache`` keeps U (of the rotated kernel); ``out`` as for ``forward``."""
     dtype = np.result_type(grad_output, w)
+    dx = output_array(out, spec.input_shape, dtype)
     if _phased(spec):
         return _phased_grad_input(grad_output.astype(dtype, copy=False),
-                                  w.astype(dtype, copy=False), spec, tile, cache)
+                                  w.astype(dtype, copy=False), dx, spec, tile, cache)
     (_, _, kernel, dilation, pad), = _phases(spec)  # stride 1: one phase, all of dx
     rotated = _layout.rotated(w.astype(dtype, copy=False))  # stride 1: every tap, reversed
-    dx = np.empty(spec.input_shape, dtype=dtype)
     geometry = _geometry(spec.batch, 1, spec.out_channels, spec.in_channels, spec.output_size,
                          spec.input_size, kernel, (1, 1), dilation, pad)
     m = tile or tile_size(spec.input_size, dilation, spec.batch, spec.kernel_size[0])
@@ -393,13 +396,12 @@ def _phased_forward(x: np.ndarray, w: np.ndarray, y: np.ndarray, spec: ConvSpec,
         _forward_into(xp, wp, y[images], geometry, m, bias, kept)
 
 
-def _phased_grad_input(dy: np.ndarray, w: np.ndarray, spec: ConvSpec, tile: int | None,
-                       cache: KernelCache | None) -> np.ndarray:
+def _phased_grad_input(dy: np.ndarray, w: np.ndarray, dx: np.ndarray, spec: ConvSpec,
+                       tile: int | None, cache: KernelCache | None) -> np.ndarray:
     """dx' = the 2x2 convolution's input gradient: its kernel rotated, channels swapped,
     padding 1 - p' before; then dx from dx'."""
     sizes, pads, raw = _phase_geometry(spec)
     rotated = np.swapaxes(_phase_kernel(w, raw)[::-1, ::-1], -1, -2)
-    dx = np.empty(spec.input_shape, dtype=dy.dtype)
     m = tile or tile_size(sizes, (1, 1), spec.batch, 2)
     kept = cache if cache is not None else KernelCache()
     for images in _image_groups(spec.batch, 4 * math.prod(sizes) * dx.shape[-1] * dx.itemsize):

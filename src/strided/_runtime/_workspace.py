@@ -113,6 +113,18 @@ def blocks(batch: int, rows: int, bytes_per_row: int, parts: int, budget: int | 
             for a, b in pairwise(bounds) if b > a]
 
 
+def output_array(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype
+                 ) -> np.ndarray:
+    """An algorithm's result array: ``out`` once checked to be a C-contiguous ``shape`` array
+    of ``dtype`` (the caller's reused buffer), else a new one."""
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if out.shape != tuple(shape) or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {tuple(shape)} {dtype} array; got "
+                         f"{out.shape} {out.dtype} (C-contiguous: {out.flags.c_contiguous})")
+    return out
+
+
 def empty_safe(shape: str) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
     """An algorithm function that returns zeros of ``spec.<shape>`` when an input is empty
     (plus its ``bias`` option, then ``relu``; written into its ``out`` option if given)."""
