@@ -53,8 +53,13 @@ from fractions import Fraction
 import numpy as np
 
 from .. import _kernels
-from .._runtime._workspace import (WEIGHT_BYTES, buffer, empty_safe, get_workspace_limit,
-                                   output_array)
+from .._runtime._workspace import (
+    WEIGHT_BYTES,
+    buffer,
+    empty_safe,
+    get_workspace_limit,
+    output_array,
+)
 from .._spec import ConvSpec
 from . import _layout
 from ._direct import _five, _geometry, _phases
