@@ -28,7 +28,7 @@ from strategies import assert_close, canonical_arrays, canonical_oracle, run_all
 from strided import functional as F
 from strided import grad as G
 from strided import nn
-from strided._algorithms import ALGORITHMS, _levels
+from strided._algorithms import ALGORITHMS, _direct, _levels
 from strided._runtime import _threads, _workspace
 from strided._spec import ConvSpec, make_spec
 
@@ -538,7 +538,6 @@ def test_the_default_thread_count_is_the_cpus_the_process_may_use() -> None:
 
 def test_the_kernels_refuse_inconsistent_arrays_with_a_value_error() -> None:
     from strided import _kernels
-    from strided._algorithms import _direct
     spec = make_spec("t", (1, 5, 5, 2), (3, 3, 2, 4), rank=2)
     x, w = np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 4))
     geometry = _direct._geometry(1, 1, 2, 4, (5, 5), spec.output_size, (3, 3), (1, 1),
@@ -598,7 +597,6 @@ def test_the_kernels_write_nothing_outside_y(level: str, case: tuple) -> None:
     """y is a view into a larger buffer of guard values: the kernels write inside y only,
     and the right values there, when the padding before covers whole outputs."""
     from strided import _kernels
-    from strided._algorithms import _direct
     groups, cg, og, n, out, k, s, d, pad = case
     rng = np.random.default_rng(14)
     x = rng.standard_normal((1, 1, 1, n, groups * cg))
@@ -628,7 +626,6 @@ def test_partial_vectors_of_output_channels_store_exactly_their_lanes(level: str
     partial vector of each pixel writes its channels and nothing beside them (y's pixels lie
     two channels apart, filled with guard values)."""
     from strided import _kernels
-    from strided._algorithms import _direct
     n, k, cg = 9, 3, 2
     for og in range(1, 34):
         rng = np.random.default_rng(og)
@@ -667,6 +664,29 @@ def test_depthwise_rows_split_into_spans_match_the_oracle(level: str, kernel: in
         xd, wd, dyd = (a.astype(dtype) for a in (x, w, dy))
         assert_close(module.forward(xd, wd, spec), want_y, "direct", f"forward {dtype}")
         assert_close(module.grad_weight(xd, dyd, spec), want_dw, "direct", f"dw {dtype}")
+
+
+@settings(max_examples=30, deadline=None)
+@given(cg=st.integers(1, 4), og=st.integers(1, 40), batch=st.integers(1, 3),
+       side=st.integers(1, 48), stride=st.integers(1, 2), padding=st.integers(0, 1),
+       bias=st.booleans(), relu=st.booleans(), double=st.booleans())
+def test_one_by_one_kernels_over_few_input_channels_match_the_oracle(
+        level: str, threads: int, cg: int, og: int, batch: int, side: int, stride: int,
+        padding: int, bias: bool, relu: bool, double: bool) -> None:
+    """A 1x1 kernel over 1 to 4 input channels (the pixel-by-pixel kernel,
+    ``forward_few_channels``), padded pixels included (bias only), bias and ReLU fused,
+    partial vectors of output channels; the larger draws split over the threads."""
+    spec = ConvSpec(batch, (side, side), cg, (1, 1), og, (stride, stride), (1, 1),
+                    ((padding, padding),) * 2)
+    x, w, dy = canonical_arrays(spec, seed=cg * 41 + og)
+    b = np.random.default_rng(og).standard_normal(og)
+    want = canonical_oracle(spec, x, w, dy)[0] + (b if bias else 0)
+    if relu:
+        want = np.maximum(want, 0)
+    dtype = np.float64 if double else np.float32
+    got = _direct.forward(x.astype(dtype), w.astype(dtype), spec,
+                          bias=b.astype(dtype) if bias else None, relu=relu)
+    assert_close(got, want, "direct", f"{cg} -> {og} channels")
 
 
 #: Items the layout copy moves: 4 and 8 bytes through the level's register blocks, the
