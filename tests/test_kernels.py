@@ -669,13 +669,16 @@ def test_depthwise_rows_split_into_spans_match_the_oracle(level: str, kernel: in
 @settings(max_examples=30, deadline=None)
 @given(cg=st.integers(1, 4), og=st.integers(1, 40), batch=st.integers(1, 3),
        side=st.integers(1, 48), stride=st.integers(1, 2), padding=st.integers(0, 1),
-       bias=st.booleans(), relu=st.booleans(), double=st.booleans())
+       bias=st.booleans(), relu=st.booleans(), double=st.booleans(),
+       y_layout=st.sampled_from(["NHWC", "NCHW", "NCWH"]))
 def test_one_by_one_kernels_over_few_input_channels_match_the_oracle(
         level: str, threads: int, cg: int, og: int, batch: int, side: int, stride: int,
-        padding: int, bias: bool, relu: bool, double: bool) -> None:
-    """A 1x1 kernel over 1 to 4 input channels (the pixel-by-pixel kernel,
-    ``forward_few_channels``), padded pixels included (bias only), bias and ReLU fused,
-    partial vectors of output channels; the larger draws split over the threads."""
+        padding: int, bias: bool, relu: bool, double: bool, y_layout: str) -> None:
+    """A 1x1 kernel over 1 to 4 input channels: ``forward_few_channels`` pixel by pixel into
+    channels-last y; ``forward_few_channels_planes`` plane by plane into y with strided
+    channels (runs of pixels consecutive in y, NCHW, or not, NCWH), runs of up to 512
+    pixels and short last ones; padded pixels (bias only), bias and ReLU fused, partial
+    vectors of output channels; the larger draws split over the threads."""
     spec = ConvSpec(batch, (side, side), cg, (1, 1), og, (stride, stride), (1, 1),
                     ((padding, padding),) * 2)
     x, w, dy = canonical_arrays(spec, seed=cg * 41 + og)
@@ -684,8 +687,14 @@ def test_one_by_one_kernels_over_few_input_channels_match_the_oracle(
     if relu:
         want = np.maximum(want, 0)
     dtype = np.float64 if double else np.float32
+    assume(y_layout == "NHWC" or _direct.writes_strided_channels(spec))  # 1 -> 1: plane kernel
+    n, oh, ow, o = spec.output_shape
+    out = {"NHWC": None,  # channels-last views of channels-first memory:
+           "NCHW": np.empty((n, o, oh, ow), dtype).transpose(0, 2, 3, 1),
+           "NCWH": np.empty((n, o, ow, oh), dtype).transpose(0, 3, 2, 1)}[y_layout]
     got = _direct.forward(x.astype(dtype), w.astype(dtype), spec,
-                          bias=b.astype(dtype) if bias else None, relu=relu)
+                          bias=b.astype(dtype) if bias else None, relu=relu, out=out)
+    assert out is None or np.shares_memory(got, out)
     assert_close(got, want, "direct", f"{cg} -> {og} channels")
 
 
