@@ -324,6 +324,31 @@ def test_no_result_aliases_an_input_another_result_or_a_scratch_buffer(
 # Several Python threads at once
 
 
+def test_channels_first_layout_copies_are_kept_up_to_the_workspace_limit() -> None:
+    """The NCHW face's copies of x and of the algorithm's result (here depthwise, whose
+    kernel writes channels last) are reused between calls (each fresh one cost page
+    faults), unless larger than the workspace limit."""
+    x = np.random.default_rng(3).standard_normal((2, 8, 20, 20))
+    w = np.random.default_rng(4).standard_normal((8, 1, 3, 3))
+    nbytes = x.nbytes  # x and y have the same shape here
+
+    def call() -> np.ndarray:
+        return F.conv2d(x, w, padding=1, groups=8, algorithm="direct")
+
+    def kept() -> list[int]:
+        return [a.nbytes for a in _scratch_buffers() if a.nbytes == nbytes]
+
+    strided.release_workspace()
+    want = call()
+    assert kept() == [nbytes, nbytes]  # x's copy and y's
+    np.testing.assert_array_equal(call(), want)
+    strided.release_workspace()
+    with strided.workspace_limit(nbytes - 1):
+        np.testing.assert_array_equal(call(), want)
+        assert kept() == []
+    strided.release_workspace()
+
+
 def test_four_python_threads_at_once_match_sequential_calls() -> None:
     """Four threads call forward and both gradients on different shapes and algorithms for
     about 3 seconds; every result equals the sequential one."""

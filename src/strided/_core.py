@@ -24,10 +24,10 @@ import numpy as np
 
 from . import _algorithms
 from ._algorithms import Algorithm, Direction, _direct, _levels, _pointwise, _winograd
-from ._algorithms._layout import LAYOUT_BYTES, channels_first, channels_last, hwio, oihw
+from ._algorithms._layout import channels_first, channels_last, hwio, layout_buffer, oihw
 from ._algorithms._winograd import KernelCache
 from ._padding import pad, pad_adjoint
-from ._runtime._workspace import buffer, get_workspace_limit
+from ._runtime._workspace import get_workspace_limit
 from ._spec import ConvSpec
 
 _NUMERIC_KINDS = "biuf"
@@ -82,7 +82,7 @@ def _staging(spec: ConvSpec, shape: tuple[int, ...], dtype: np.dtype) -> np.ndar
     layout is channels last)."""
     if spec.data_format == "channels_last" or shape[-1] == 1 or math.prod(shape[1:-1]) == 1:
         return None
-    return buffer("layout.result", shape, dtype, keep_up_to=LAYOUT_BYTES)
+    return layout_buffer("layout.result", shape, dtype)
 
 
 def _from_canonical(y: np.ndarray, spec: ConvSpec) -> np.ndarray:

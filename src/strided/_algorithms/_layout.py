@@ -26,12 +26,18 @@ import numpy as np
 
 from .. import _kernels
 from .._runtime._threads import get_num_threads
-from .._runtime._workspace import buffer
+from .._runtime._workspace import buffer, get_workspace_limit
 
-#: Layout copies up to this size are kept per thread between calls (``channels_last`` with a
-#: key): a fresh one is mapped from the OS page by page (about 1,500 page faults, 3-5 ms, for
-#: a 12.8 MB batch), and glibc returns it to the OS at once when a call frees two or more.
+#: Layout copies up to this size (and the workspace limit) are kept per thread between calls
+#: (``layout_buffer``): a fresh one is mapped from the OS page by page (about 1,500 page
+#: faults, 3-5 ms, for a 12.8 MB batch), and glibc hands such arrays back to the OS as soon
+#: as a call frees two or more of them, so each call of the channels-first faces paid it.
 LAYOUT_BYTES = 32 << 20
+
+
+def layout_buffer(key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """The calling thread's reused buffer ``key`` for a layout copy within one call."""
+    return buffer(key, shape, dtype, keep_up_to=min(LAYOUT_BYTES, get_workspace_limit()))
 
 
 def _swapped(a: np.ndarray, key: str | None = None) -> np.ndarray:
@@ -42,7 +48,7 @@ def _swapped(a: np.ndarray, key: str | None = None) -> np.ndarray:
     if p == 1 or q == 1 or a.size == 0:
         return a.reshape(n, q, p)
     out = (np.empty((n, q, p), dtype=a.dtype) if key is None
-           else buffer(key, (n, q, p), a.dtype, keep_up_to=LAYOUT_BYTES))
+           else layout_buffer(key, (n, q, p), a.dtype))
     _kernels.transpose(a, out, get_num_threads())
     return out
 

@@ -207,8 +207,9 @@ def release_workspace() -> None:
     """Free the scratch buffers that the algorithms keep between calls, on every thread.
 
     Each thread keeps its larger work arrays (padded inputs, im2col columns, Winograd tiles,
-    kernel copies) for the next call, because mapping fresh memory from the OS costs more
-    than the work done in it; together they stay under about the workspace limit per thread.
+    kernel copies, the channels-first faces' layout copies) for the next call, because
+    mapping fresh memory from the OS costs more than the work done in it; together they stay
+    under about the workspace limit per thread.
     They are made again when next needed.
 
     Examples
