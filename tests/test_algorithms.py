@@ -160,6 +160,10 @@ def test_auto_follows_the_measured_rule() -> None:
     assert choose(pointwise, i64) is ALGORITHMS["pointwise"]
     assert choose(pointwise, f32) is ALGORITHMS["direct"]
     assert choose(pointwise, f32, "grad_weight") is ALGORITHMS["pointwise"]
+    planar = replace(pointwise, data_format="channels_first")  # more than 4 channels
+    assert choose(planar, f32) is choose(planar, f32, "grad_input") is ALGORITHMS["pointwise"]
+    few_planar = replace(planar, in_channels=3)
+    assert choose(few_planar, f32) is ALGORITHMS["direct"]
     assert choose(plane, f32) is ALGORITHMS["fft"]
     assert choose(small_plane, f32) is ALGORITHMS["direct"]
     assert choose(resnet, f32, "grad_weight") is ALGORITHMS["winograd"]
