@@ -295,7 +295,7 @@ PyObject* channel_forward(PyObject* args, bool plane) {
         return nullptr;
     char kind = x.kind();
     if (!check_input(x, g, g.groups, kind, "x") || !check_plain(w, g.taps() * g.groups, kind, "w") ||
-        !check_output(y, &g, g.groups, kind, "y"))
+        !check_output(y, &g, g.groups, kind, "y", !plane))  // depthwise: channels may be strided
         return nullptr;
     bool has_bias = b_obj != Py_None;
     if (has_bias && (!b.get(b_obj, "bias", false) || !check_plain(b, g.groups, kind, "bias")))

@@ -325,15 +325,15 @@ def test_no_result_aliases_an_input_another_result_or_a_scratch_buffer(
 
 
 def test_channels_first_layout_copies_are_kept_up_to_the_workspace_limit() -> None:
-    """The NCHW face's copies of x and of the algorithm's result (here depthwise, whose
-    kernel writes channels last) are reused between calls (each fresh one cost page
+    """The NCHW face's copies of x and of the algorithm's result (here Winograd's, whose
+    kernels write channels last) are reused between calls (each fresh one cost page
     faults), unless larger than the workspace limit."""
     x = np.random.default_rng(3).standard_normal((2, 8, 20, 20))
-    w = np.random.default_rng(4).standard_normal((8, 1, 3, 3))
+    w = np.random.default_rng(4).standard_normal((8, 8, 3, 3))
     nbytes = x.nbytes  # x and y have the same shape here
 
     def call() -> np.ndarray:
-        return F.conv2d(x, w, padding=1, groups=8, algorithm="direct")
+        return F.conv2d(x, w, padding=1, algorithm="winograd")
 
     def kept() -> list[int]:
         return [a.nbytes for a in _scratch_buffers() if a.nbytes == nbytes]
@@ -769,14 +769,18 @@ def test_the_layouts_are_views_where_no_copy_is_needed() -> None:
     ((2, 1, 40, 41), 33, 5, 2, 1),    # one input channel (no input copy), 33 output planes
     ((2, 6, 17, 19), 12, 1, 1, 2),    # 1x1, groups
     ((1, 8, 64, 70), 64, 3, 1, 1),    # large enough to split over threads
+    ((2, 21, 30, 31), 21, 3, 1, 21),  # depthwise (staged per span of a row), partial vectors
+    ((2, 24, 19, 37), 48, 5, 2, 24),  # depthwise, multiplier 2, stride 2
+    ((1, 16, 60, 64), 16, 7, 1, 16),  # depthwise, 7x7: edge pixels, and split over threads
 ])
 @pytest.mark.parametrize("threads", [1, 3])
 def test_channels_first_outputs_are_written_in_place(level: str, shape, out_channels: int,
                                                      kernel: int, stride: int, groups: int,
                                                      threads: int) -> None:
     """``strided.functional`` through the direct kernels writes its (N, O, H, W) result
-    through strided channels (staged per run of pixels, then transposed per plane): same
-    values as PyTorch float64, with and without bias, float32 and float64."""
+    through strided channels (staged per run of pixels, or per span of a row for depthwise,
+    then transposed per plane), no transposing copy: same values as PyTorch float64, with
+    and without bias, float32 and float64."""
     rng = np.random.default_rng(sum(shape) + out_channels)
     x = rng.standard_normal(shape)
     w = rng.standard_normal((out_channels, shape[1] // groups, kernel, kernel))

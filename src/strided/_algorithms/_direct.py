@@ -100,9 +100,9 @@ def _expanded(x: np.ndarray, multiplier: int) -> np.ndarray:
 
 
 def writes_strided_channels(spec: ConvSpec) -> bool:
-    """Whether ``forward`` can write ``out`` with strided channels (the generic kernels can;
-    the depthwise and single-channel ones, whose lanes run over channels or pixels, cannot)."""
-    return not _plane(spec) and not _depthwise(spec)
+    """Whether ``forward`` can write ``out`` with strided channels (the generic and depthwise
+    kernels can; the single-channel one, whose lanes run along the rows, has no channels)."""
+    return not _plane(spec)
 
 
 @empty_safe("output_shape")
