@@ -219,7 +219,8 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     in_store = relu and rest is None and method is _direct
     if (method is _direct and spec.data_format == "channels_first"
             and _direct.writes_strided_channels(inner)):
-        # and the direct kernels write channels first in place: no transposing copy of y
+        # and the direct kernels (but the single-channel one) write channels first in place:
+        # no transposing copy of y
         y_first = np.empty((spec.batch, spec.out_channels, *spec.output_size), compute)
         _direct.forward(xc, wc, inner, bias=fused, relu=in_store,
                         out=y_first.transpose(0, *range(2, y_first.ndim), 1))
@@ -227,9 +228,8 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     if method is _winograd:
         y = _winograd.forward(xc, wc, inner, bias=fused, cache=cache,
                               out=_staging(spec, inner.output_shape, compute))
-    elif method is _direct:
-        y = _direct.forward(xc, wc, inner, bias=fused, relu=in_store,
-                            out=_staging(spec, inner.output_shape, compute))
+    elif method is _direct:  # channels last, or the single-channel plane kernel
+        y = _direct.forward(xc, wc, inner, bias=fused, relu=in_store)
     else:
         y = method.forward(xc, wc, inner)
     return _from_canonical(_relu(_finish(y, rest, result), relu and not in_store), spec)
