@@ -29,9 +29,10 @@ from .._runtime._threads import get_num_threads
 from .._runtime._workspace import buffer, get_workspace_limit
 
 #: Layout copies up to this size (and the workspace limit) are kept per thread between calls
-#: (``layout_buffer``): a fresh one is mapped from the OS page by page (about 1,500 page
-#: faults, 3-5 ms, for a 12.8 MB batch), and glibc hands such arrays back to the OS as soon
-#: as a call frees two or more of them, so each call of the channels-first faces paid it.
+#: (``layout_buffer``): a fresh one is mapped from the OS page by page, and glibc hands such
+#: arrays back to the OS as soon as a call frees two or more of them, so each call of the
+#: channels-first faces paid it (ResNet 3x3 a's forward: 1,500 page faults a call, 34 ms
+#: against 21 with the buffers kept).
 LAYOUT_BYTES = 32 << 20
 
 
