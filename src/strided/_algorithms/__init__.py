@@ -66,8 +66,9 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") ->
     2. a 1x1 kernel without padding: the weight gradient (and the input gradient of fewer
        than 4 input channels) as ``pointwise``'s one BLAS product; channels first (zero
        padding mode) with more than 4 input channels, every pass as ``pointwise``, whose
-       products read and write that layout as it is (no transposing copies; 2 threads,
-       least of 15: held-out 12 forward 13.1 -> 6.8 ms, input gradient 15.0 -> 7.7; the
+       products read and write that layout as it is (no transposing copies; a timing
+       script around the channels-first calls, ``auto`` against ``algorithm="pointwise"``,
+       2 threads, least of 15: held-out 12 forward 13.1 -> 6.8 ms, input gradient 15.0 -> 7.7; the
        suite's pointwise 33.7 -> 20.0 and 38.9 -> 16.1; reported 1x1 2.6 -> 2.3 and
        2.8 -> 2.0; held-out 2 0.40 -> 0.46 and 0.51 -> 0.49); the rest ``direct`` (1 to 4
        channels first: its kernels write the planes directly, 1.6 ms against 8.8 on
