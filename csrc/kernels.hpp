@@ -3,6 +3,7 @@
 // Nothing here depends on the level's flags.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>

@@ -723,6 +723,44 @@ def test_one_by_one_kernels_over_few_input_channels_match_the_oracle(
     assert_close(got, want, "direct", f"{cg} -> {og} channels")
 
 
+@settings(max_examples=40, deadline=None)
+@given(rank=st.sampled_from([1, 2, 2, 3]), cg=st.integers(1, 7), og=st.integers(1, 40),
+       batch=st.integers(1, 3), data=st.data(), bias=st.booleans(), relu=st.booleans(),
+       double=st.booleans(), y_layout=st.sampled_from(["last", "first"]))
+def test_kernels_over_few_input_channels_match_the_oracle(
+        level: str, threads: int, rank: int, cg: int, og: int, batch: int, data, bias: bool,
+        relu: bool, double: bool, y_layout: str) -> None:
+    """Fewer than 8 input channels, one group (a first layer): ``forward_banded`` copies the
+    input a task reads into a band with the padding as zeros, split into rows and spans of
+    columns where it would pass 16 KiB or 256 pixels or leave the threads too few tasks;
+    kernels 1 to 7, strides 1 to 3, dilation, uneven padding up to past the kernel, sizes
+    down to one pixel, 1-D to 3-D, bias and ReLU fused, y channels last or first."""
+    sizes = st.integers(1, {1: 600, 2: 40, 3: 9}[rank])  # 1-D: rows split into spans
+    side = tuple(data.draw(sizes, label="side") for _ in range(rank))
+    kernel = tuple(data.draw(st.integers(1, 7), label="kernel") for _ in range(rank))
+    stride = tuple(data.draw(st.integers(1, 3), label="stride") for _ in range(rank))
+    dilation = tuple(data.draw(st.integers(1, 2), label="dilation") for _ in range(rank))
+    padding = tuple((data.draw(st.integers(0, 8)), data.draw(st.integers(0, 8)))
+                    for _ in range(rank))
+    assume(all(n + lo + hi >= d * (k - 1) + 1
+               for n, (lo, hi), k, d in zip(side, padding, kernel, dilation)))
+    spec = ConvSpec(batch, side, cg, kernel, og, stride, dilation, padding)
+    x, w, dy = canonical_arrays(spec, seed=cg * 41 + og)
+    b = np.random.default_rng(og).standard_normal(og)
+    want = canonical_oracle(spec, x, w, dy)[0] + (b if bias else 0)
+    if relu:
+        want = np.maximum(want, 0)
+    dtype = np.float64 if double else np.float32
+    out = None
+    if y_layout == "first" and _direct.writes_strided_channels(spec):
+        n, *sizes_out, o = spec.output_shape
+        out = np.moveaxis(np.empty((n, o, *sizes_out), dtype), 1, -1)
+    got = _direct.forward(x.astype(dtype), w.astype(dtype), spec,
+                          bias=b.astype(dtype) if bias else None, relu=relu, out=out)
+    assert out is None or np.shares_memory(got, out)
+    assert_close(got, want, "direct", f"{cg} -> {og} channels")
+
+
 #: Items the layout copy moves: 4 and 8 bytes through the level's register blocks, the
 #: rest element by element.
 _ITEM_DTYPES = [np.float32, np.int32, np.float64, np.int64, np.float16, np.int8]
