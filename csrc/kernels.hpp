@@ -26,6 +26,8 @@ struct Geometry {
     int64_t y_stride[4];  // elements between consecutive n, d, h, w of y
     int64_t y_channel_stride = 1;  // and between its channels: 1 but in ``forward``, whose y may be
                                    // a channels-last view of channels-first memory
+    int64_t x_channel_stride = 1;  // x's likewise: 1 but in ``forward`` of a banded layer, whose
+                                   // x may be a channels-last view of channels-first memory
     bool relu;
     int64_t threads;      // at most this many threads, the caller's included
 
@@ -35,6 +37,13 @@ struct Geometry {
     int64_t rows() const { return batch * out[0] * out[1]; }
     int64_t macs() const { return rows() * out[2] * out_channels() * taps() * cg; }
 };
+
+// Layers over fewer input channels than this, one group, but the 1x1 ones over at most 4, run
+// over bands of their input (conv.inc's forward_banded), which read x channels last or first.
+constexpr int64_t FEW_CHANNELS = 8;
+inline bool banded(const Geometry& g) {
+    return g.groups == 1 && g.cg < FEW_CHANNELS && !(g.taps() == 1 && g.cg <= 4);
+}
 
 // ``fn(context, begin, end)`` over [0, tasks), split into at most ``parts`` shares run by the
 // library's threads and the caller's (pool.cpp); ``parts <= 1`` runs it all on the caller.

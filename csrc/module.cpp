@@ -104,6 +104,20 @@ bool check_input(const Buffer& x, const Geometry& g, int64_t channels, char kind
     return true;
 }
 
+// forward's x: C-contiguous, or for a banded layer a channels-last view of C-contiguous
+// channels-first memory; fills g->x_channel_stride.
+bool check_forward_input(const Buffer& x, Geometry* g, char kind) {
+    const Py_buffer& v = x.view;
+    const int64_t C = g->in_channels(), plane = g->in[0] * g->in[1] * g->in[2];
+    const int64_t first[5] = {C * plane, g->in[1] * g->in[2], g->in[2], 1, plane};
+    bool channels_first = banded(*g) && x.kind() == kind && v.ndim == 5;
+    for (int i = 0; channels_first && i < 5; ++i)
+        channels_first = v.shape[i] == (i == 0 ? g->batch : i == 4 ? C : g->in[i - 1]) &&
+                         (v.shape[i] == 1 || v.strides[i] == first[i] * v.itemsize);
+    g->x_channel_stride = channels_first && !x.c_contiguous() ? plane : 1;
+    return channels_first || check_input(x, *g, C, kind, "x");
+}
+
 // y (batch, out[0], out[1], out[2], channels), channels contiguous unless ``strided_channels``;
 // fills g->y_stride and g->y_channel_stride.
 bool check_output(const Buffer& y, Geometry* g, int64_t channels, char kind, const char* name,
@@ -221,7 +235,7 @@ PyObject* py_forward(PyObject*, PyObject* args) {
     char kind = x.kind();
     int64_t lanes = kind == 'f' ? active->f32.lanes(g.og) : active->f64.lanes(g.og);
     int64_t blocks = (g.og + lanes - 1) / lanes;
-    if (!check_input(x, g, g.in_channels(), kind, "x") ||
+    if (!check_forward_input(x, &g, kind) ||
         !check_plain(w, g.groups * blocks * g.taps() * g.cg * lanes, kind, "packed") ||
         !check_output(y, &g, g.out_channels(), kind, "y", true))
         return nullptr;

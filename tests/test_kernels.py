@@ -572,6 +572,17 @@ def test_the_kernels_refuse_inconsistent_arrays_with_a_value_error() -> None:
     x5 = x.reshape(1, 1, 5, 5, 2)
     _kernels.forward(x5, packed, None, y, geometry)
     np.testing.assert_array_equal(y, 18.0)
+    # channels first: read through its strides where the layer is banded (2 channels), else
+    # refused (8 channels)
+    def channels_first(a: np.ndarray) -> np.ndarray:
+        return np.moveaxis(np.ascontiguousarray(np.moveaxis(a, -1, 1)), 1, -1)
+    _kernels.forward(channels_first(x5), packed, None, y, geometry)
+    np.testing.assert_array_equal(y, 18.0)
+    eight = geometry.copy()
+    eight[2] = 8
+    packed8 = _direct._packed(_direct._by_group(np.ones((3, 3, 8, 4)), spec), 4)
+    with pytest.raises(ValueError, match="x must be a C-contiguous array"):
+        _kernels.forward(channels_first(np.ones((1, 1, 5, 5, 8))), packed8, None, y, eight)
     with pytest.raises(ValueError, match="geometry must be 24 contiguous int64 values"):
         _kernels.forward(x5, packed, None, y, geometry[:-1])
     float32_count = 9 * 2 * _kernels.lanes(4, 4)  # taps x cg x the level's float32 lanes
@@ -726,15 +737,17 @@ def test_one_by_one_kernels_over_few_input_channels_match_the_oracle(
 @settings(max_examples=40, deadline=None)
 @given(rank=st.sampled_from([1, 2, 2, 3]), cg=st.integers(1, 7), og=st.integers(1, 40),
        batch=st.integers(1, 3), data=st.data(), bias=st.booleans(), relu=st.booleans(),
-       double=st.booleans(), y_layout=st.sampled_from(["last", "first"]))
+       double=st.booleans(), x_layout=st.sampled_from(["last", "first"]),
+       y_layout=st.sampled_from(["last", "first"]))
 def test_kernels_over_few_input_channels_match_the_oracle(
         level: str, threads: int, rank: int, cg: int, og: int, batch: int, data, bias: bool,
-        relu: bool, double: bool, y_layout: str) -> None:
+        relu: bool, double: bool, x_layout: str, y_layout: str) -> None:
     """Fewer than 8 input channels, one group (a first layer): ``forward_banded`` copies the
     input a task reads into a band with the padding as zeros, split into rows and spans of
     columns where it would pass 16 KiB or 256 pixels or leave the threads too few tasks;
     kernels 1 to 7, strides 1 to 3, dilation, uneven padding up to past the kernel, sizes
-    down to one pixel, 1-D to 3-D, bias and ReLU fused, y channels last or first."""
+    down to one pixel, 1-D to 3-D, bias and ReLU fused, x and y channels last or first
+    (x read through its strides)."""
     sizes = st.integers(1, {1: 600, 2: 40, 3: 9}[rank])  # 1-D: rows split into spans
     side = tuple(data.draw(sizes, label="side") for _ in range(rank))
     kernel = tuple(data.draw(st.integers(1, 7), label="kernel") for _ in range(rank))
@@ -755,10 +768,13 @@ def test_kernels_over_few_input_channels_match_the_oracle(
     if y_layout == "first" and _direct.writes_strided_channels(spec):
         n, *sizes_out, o = spec.output_shape
         out = np.moveaxis(np.empty((n, o, *sizes_out), dtype), 1, -1)
-    got = _direct.forward(x.astype(dtype), w.astype(dtype), spec,
+    xd = x.astype(dtype)
+    if x_layout == "first":  # a channels-last view of channels-first memory
+        xd = np.moveaxis(np.ascontiguousarray(np.moveaxis(xd, -1, 1)), 1, -1)
+    got = _direct.forward(xd, w.astype(dtype), spec,
                           bias=b.astype(dtype) if bias else None, relu=relu, out=out)
     assert out is None or np.shares_memory(got, out)
-    assert_close(got, want, "direct", f"{cg} -> {og} channels")
+    assert_close(got, want, "direct", f"{cg} -> {og} channels, x {x_layout}, y {y_layout}")
 
 
 #: Items the layout copy moves: 4 and 8 bytes through the level's register blocks, the
@@ -805,6 +821,7 @@ def test_the_layouts_are_views_where_no_copy_is_needed() -> None:
 @pytest.mark.parametrize(("shape", "out_channels", "kernel", "stride", "groups"), [
     ((3, 5, 23, 29), 17, 3, 1, 1),    # partial vectors; runs of pixels across rows and images
     ((2, 1, 40, 41), 33, 5, 2, 1),    # one input channel (no input copy), 33 output planes
+    ((3, 3, 31, 30), 16, 5, 2, 1),    # 3 input channels, read channels first (banded)
     ((2, 6, 17, 19), 12, 1, 1, 2),    # 1x1, groups
     ((1, 8, 64, 70), 64, 3, 1, 1),    # large enough to split over threads
     ((2, 21, 30, 31), 21, 3, 1, 21),  # depthwise (staged per span of a row), partial vectors

@@ -208,7 +208,13 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     if method is _pointwise and _planar(spec, x, w):
         y = _pointwise.forward_planar(np.ascontiguousarray(x, dtype=compute), wc, inner)
         return _relu(_finish(y, b, result, channel_axis=1), relu)
-    xc = _to_canonical(x, spec, "layout.x").astype(compute, copy=False)
+    if (method is _direct and spec.data_format == "channels_first"
+            and spec.padding_mode == "zeros" and _direct.reads_strided_channels(inner)):
+        # the direct kernels of few-channel layers read channels first as they copy each
+        # task's input: no transposing copy of x
+        xc = np.moveaxis(np.ascontiguousarray(x, dtype=compute), 1, -1)
+    else:
+        xc = _to_canonical(x, spec, "layout.x").astype(compute, copy=False)
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)
     # the compiled kernels add the bias as they store each output: one pass fewer; the direct

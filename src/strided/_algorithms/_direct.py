@@ -105,6 +105,21 @@ def writes_strided_channels(spec: ConvSpec) -> bool:
     return not _plane(spec)
 
 
+def reads_strided_channels(spec: ConvSpec) -> bool:
+    """Whether ``forward`` can read ``x`` with strided channels (a channels-last view of an
+    (N, C, *S) array, no transposing copy): the layers over fewer than 8 input channels, one
+    group, but the 1x1 ones over at most 4 (``banded`` in csrc/kernels.hpp), which copy the
+    input each task reads into a band of their own."""
+    cg = spec.in_channels // spec.groups
+    return (spec.groups == 1 and cg < 8 and not (math.prod(spec.kernel_size) == 1 and cg <= 4)
+            and not _plane(spec))
+
+
+def _channels_first_view(x: np.ndarray) -> bool:
+    """Whether (N, *S, C) ``x`` is a channels-last view of a C-contiguous (N, C, *S) array."""
+    return bool(np.moveaxis(x, -1, 1).flags.c_contiguous)
+
+
 @empty_safe("output_shape")
 def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None,
             relu: bool = False, out: np.ndarray | None = None) -> np.ndarray:
@@ -114,7 +129,9 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | Non
     ``writes_strided_channels(spec)``, one whose channels are strided (a channels-last view
     of an (N, O, *OS) array: the result in PyTorch's layout with no transposing copy)."""
     dtype = np.result_type(x, w)
-    x, w = np.ascontiguousarray(x, dtype=dtype), w.astype(dtype, copy=False)
+    if not (x.dtype == dtype and _channels_first_view(x) and reads_strided_channels(spec)):
+        x = np.ascontiguousarray(x, dtype=dtype)
+    w = w.astype(dtype, copy=False)
     bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
     if out is not None and not out.flags.c_contiguous and writes_strided_channels(spec):
         if out.dtype != dtype or out.shape != spec.output_shape:
