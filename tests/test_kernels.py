@@ -702,6 +702,16 @@ def test_depthwise_rows_split_into_spans_match_the_oracle(level: str, kernel: in
         assert_close(module.grad_weight(xd, dyd, spec), want_dw, "direct", f"dw {dtype}")
 
 
+def _forward_wanted(spec: ConvSpec, bias: bool, relu: bool
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """x, w and a bias drawn for ``spec``, and PyTorch's float64 forward result with the bias
+    added (if ``bias``) and then the ReLU (if ``relu``)."""
+    x, w, dy = canonical_arrays(spec, seed=spec.in_channels * 41 + spec.out_channels)
+    b = np.random.default_rng(spec.out_channels).standard_normal(spec.out_channels)
+    want = canonical_oracle(spec, x, w, dy)[0] + (b if bias else 0)
+    return x, w, b, np.maximum(want, 0) if relu else want
+
+
 @settings(max_examples=30, deadline=None)
 @given(cg=st.integers(1, 4), og=st.integers(1, 40), batch=st.integers(1, 3),
        side=st.integers(1, 48), stride=st.integers(1, 2), padding=st.integers(0, 1),
@@ -717,11 +727,7 @@ def test_one_by_one_kernels_over_few_input_channels_match_the_oracle(
     vectors of output channels; the larger draws split over the threads."""
     spec = ConvSpec(batch, (side, side), cg, (1, 1), og, (stride, stride), (1, 1),
                     ((padding, padding),) * 2)
-    x, w, dy = canonical_arrays(spec, seed=cg * 41 + og)
-    b = np.random.default_rng(og).standard_normal(og)
-    want = canonical_oracle(spec, x, w, dy)[0] + (b if bias else 0)
-    if relu:
-        want = np.maximum(want, 0)
+    x, w, b, want = _forward_wanted(spec, bias, relu)
     dtype = np.float64 if double else np.float32
     assume(y_layout == "NHWC" or _direct.writes_strided_channels(spec))  # 1 -> 1: plane kernel
     n, oh, ow, o = spec.output_shape
@@ -758,11 +764,7 @@ def test_kernels_over_few_input_channels_match_the_oracle(
     assume(all(n + lo + hi >= d * (k - 1) + 1
                for n, (lo, hi), k, d in zip(side, padding, kernel, dilation)))
     spec = ConvSpec(batch, side, cg, kernel, og, stride, dilation, padding)
-    x, w, dy = canonical_arrays(spec, seed=cg * 41 + og)
-    b = np.random.default_rng(og).standard_normal(og)
-    want = canonical_oracle(spec, x, w, dy)[0] + (b if bias else 0)
-    if relu:
-        want = np.maximum(want, 0)
+    x, w, b, want = _forward_wanted(spec, bias, relu)
     dtype = np.float64 if double else np.float32
     out = None
     if y_layout == "first" and _direct.writes_strided_channels(spec):
