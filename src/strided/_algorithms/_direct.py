@@ -34,6 +34,9 @@ from .._spec import ConvSpec
 #: The kernels index taps from small arrays on the stack (``csrc/conv.inc``).
 MAX_TAPS = 4096
 MAX_ROW_TAPS = 512
+#: Layers over fewer input channels than this run over bands of their input (``banded`` in
+#: csrc/kernels.hpp).
+FEW_CHANNELS = 8
 
 
 def supports(spec: ConvSpec, dtype: np.dtype) -> str | None:
@@ -107,12 +110,12 @@ def writes_strided_channels(spec: ConvSpec) -> bool:
 
 def reads_strided_channels(spec: ConvSpec) -> bool:
     """Whether ``forward`` can read ``x`` with strided channels (a channels-last view of an
-    (N, C, *S) array, no transposing copy): the layers over fewer than 8 input channels, one
-    group, but the 1x1 ones over at most 4 (``banded`` in csrc/kernels.hpp), which copy the
-    input each task reads into a band of their own."""
+    (N, C, *S) array, no transposing copy): the layers over fewer than ``FEW_CHANNELS`` input
+    channels, one group, but the 1x1 ones over at most 4 (``banded`` in csrc/kernels.hpp),
+    which copy the input each task reads into a band of their own."""
     cg = spec.in_channels // spec.groups
-    return (spec.groups == 1 and cg < 8 and not (math.prod(spec.kernel_size) == 1 and cg <= 4)
-            and not _plane(spec))
+    return (spec.groups == 1 and cg < FEW_CHANNELS
+            and not (math.prod(spec.kernel_size) == 1 and cg <= 4) and not _plane(spec))
 
 
 def _channels_first_view(x: np.ndarray) -> bool:
