@@ -195,25 +195,34 @@ def test_the_kernels_check_their_geometry() -> None:
 
 def test_the_buffers_stay_under_the_workspace_limit(monkeypatch) -> None:
     """Under a small limit the output channels go in groups, each call's U and scratch under
-    the limit (one block of lanes at least), with the same result."""
+    the limit, with the same result.  The limit is the largest call's need at one block of
+    lanes (the smallest group there is), which depends on the level's vector width."""
     spec = ConvSpec(2, (10, 10), 24, (3, 3), 40, (1, 1), (1, 1), ((1, 1), (1, 1)))
     x, w, dy = (a.astype(np.float32) for a in _arrays(spec, seed=11))
-    want = [_winograd.forward(x, w, spec, tile=4), _winograd.grad_input(dy, w, spec, tile=4),
-            _winograd.grad_weight(x, dy, spec, tile=4)]
-    calls: list[int] = []
+    calls: list[tuple[bool, np.ndarray]] = []
     for name, gw in (("winograd_forward", False), ("winograd_grad_weight", True)):
         kernel = getattr(_kernels, name)
 
         def counted(m, a, b, *rest, kernel=kernel, gw=gw):
-            geometry = rest[-2]
-            calls.append(_winograd._needed(m, 4, gw, geometry))
+            calls.append((gw, rest[-2].copy()))
             return kernel(m, a, b, *rest)
         monkeypatch.setattr(_kernels, name, counted)
-    limit = 300_000  # a group of 16 output channels fits, all 40 do not
+
+    def run() -> list[np.ndarray]:
+        return [_winograd.forward(x, w, spec, tile=4), _winograd.grad_input(dy, w, spec, tile=4),
+                _winograd.grad_weight(x, dy, spec, tile=4)]
+
+    want = run()
+    whole = [(gw, _winograd._needed(4, 4, gw, g), _winograd._plan(4, 4, gw, g)[0], g)
+             for gw, g in calls]
+    limit = max(_winograd._needed(4, 4, gw, _winograd._with_outputs(g, min(lanes, int(g[3]))))
+                for gw, _, lanes, g in whole)
+    assert limit < max(need for _, need, _, _ in whole)  # so that some call must be cut
+    calls.clear()
     with workspace_limit(limit):
-        got = [_winograd.forward(x, w, spec, tile=4), _winograd.grad_input(dy, w, spec, tile=4),
-               _winograd.grad_weight(x, dy, spec, tile=4)]
-    assert len(calls) > 3 and max(calls) <= limit, calls  # cut into groups, each under it
+        got = run()
+    needs = [_winograd._needed(4, 4, gw, g) for gw, g in calls]
+    assert len(needs) > len(whole) and max(needs) <= limit, needs  # cut into groups, each under it
     for a, b, what in zip(got, want, DIRECTIONS):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-5, err_msg=what)
 
