@@ -45,6 +45,7 @@ class BuildExt(build_ext):
         rest = copy.copy(ext)
         rest.sources = [s for s in ext.sources if s not in levels]
         rest.extra_objects = [*ext.extra_objects, *objects]
+        rest.depends = [*ext.depends, *levels]  # relinked when only a level source changed
         super().build_extension(rest)
 
 

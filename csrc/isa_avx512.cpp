@@ -1,4 +1,5 @@
-// AVX-512F: 32 registers of 512 bits; tiles of 24 x 1 or 12 x 2 vectors of accumulators.
+// AVX-512F: 32 registers of 512 bits; tiles of 12 x 1 or 12 x 2 vectors of accumulators (a
+// forward tile of 24 x 1 ran slower: its 24 pixel pointers do not fit the 16 integer registers).
 // Compiled with -mavx512f -mfma (setup.py); called only where the CPU and OS support it.
 #include "kernels.hpp"
 #include "simd.hpp"
@@ -9,7 +10,7 @@ namespace strided {
 namespace avx512 {
 using F32 = strided_simd::Avx512F32;
 using F64 = strided_simd::Avx512F64;
-constexpr int FWD_PIXELS_1 = 24, FWD_PIXELS_2 = 12;
+constexpr int FWD_PIXELS_1 = 12, FWD_PIXELS_2 = 12;
 constexpr int GW_CHANNELS_1 = 24, GW_CHANNELS_2 = 12;
 constexpr int DW_PIXELS = 12;
 constexpr int DW_SLIDING_PIXELS = 16;
