@@ -740,6 +740,40 @@ def test_one_by_one_kernels_over_few_input_channels_match_the_oracle(
     assert_close(got, want, "direct", f"{cg} -> {og} channels")
 
 
+def _few_channel_spec(data, rank: int, cg: int, og: int, batch: int) -> ConvSpec:
+    """A layer over ``cg`` input channels: sides up to 600 (1-D, rows split into spans and
+    runs), 40 (2-D) or 9 (3-D), kernels 1 to 7, strides 1 to 3, dilation 1 or 2, uneven
+    padding up to past the kernel."""
+    sizes = st.integers(1, {1: 600, 2: 40, 3: 9}[rank])
+    side = tuple(data.draw(sizes, label="side") for _ in range(rank))
+    kernel = tuple(data.draw(st.integers(1, 7), label="kernel") for _ in range(rank))
+    stride = tuple(data.draw(st.integers(1, 3), label="stride") for _ in range(rank))
+    dilation = tuple(data.draw(st.integers(1, 2), label="dilation") for _ in range(rank))
+    padding = tuple((data.draw(st.integers(0, 8)), data.draw(st.integers(0, 8)))
+                    for _ in range(rank))
+    assume(all(n + lo + hi >= d * (k - 1) + 1
+               for n, (lo, hi), k, d in zip(side, padding, kernel, dilation)))
+    return ConvSpec(batch, side, cg, kernel, og, stride, dilation, padding)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rank=st.sampled_from([1, 2, 2, 3]), cg=st.integers(1, 7), og=st.integers(1, 40),
+       batch=st.integers(1, 3), data=st.data(), double=st.booleans())
+def test_weight_gradients_over_few_input_channels_match_the_oracle(
+        level: str, threads: int, rank: int, cg: int, og: int, batch: int, data,
+        double: bool) -> None:
+    """Fewer than 8 input channels, one group: ``grad_weight_banded`` unfolds the windows of
+    runs of up to 512 output pixels into a buffer (zeros where a tap is outside) and
+    multiplies it out with dy, in tiles of (tap, channel) columns; threads split the pixels."""
+    spec = _few_channel_spec(data, rank, cg, og, batch)
+    assume(_direct.reads_strided_channels(spec))  # the banded layers (not 1x1 over 1 to 4)
+    x, w, dy = canonical_arrays(spec, seed=cg * 41 + og)
+    want = canonical_oracle(spec, x, w, dy)[2]
+    dtype = np.float64 if double else np.float32
+    got = _direct.grad_weight(x.astype(dtype), dy.astype(dtype), spec)
+    assert_close(got, want, "direct", f"dw, {cg} -> {og} channels")
+
+
 @settings(max_examples=40, deadline=None)
 @given(rank=st.sampled_from([1, 2, 2, 3]), cg=st.integers(1, 7), og=st.integers(1, 40),
        batch=st.integers(1, 3), data=st.data(), bias=st.booleans(), relu=st.booleans(),
@@ -754,16 +788,7 @@ def test_kernels_over_few_input_channels_match_the_oracle(
     kernels 1 to 7, strides 1 to 3, dilation, uneven padding up to past the kernel, sizes
     down to one pixel, 1-D to 3-D, bias and ReLU fused, x and y channels last or first
     (x read through its strides)."""
-    sizes = st.integers(1, {1: 600, 2: 40, 3: 9}[rank])  # 1-D: rows split into spans
-    side = tuple(data.draw(sizes, label="side") for _ in range(rank))
-    kernel = tuple(data.draw(st.integers(1, 7), label="kernel") for _ in range(rank))
-    stride = tuple(data.draw(st.integers(1, 3), label="stride") for _ in range(rank))
-    dilation = tuple(data.draw(st.integers(1, 2), label="dilation") for _ in range(rank))
-    padding = tuple((data.draw(st.integers(0, 8)), data.draw(st.integers(0, 8)))
-                    for _ in range(rank))
-    assume(all(n + lo + hi >= d * (k - 1) + 1
-               for n, (lo, hi), k, d in zip(side, padding, kernel, dilation)))
-    spec = ConvSpec(batch, side, cg, kernel, og, stride, dilation, padding)
+    spec = _few_channel_spec(data, rank, cg, og, batch)
     x, w, b, want = _forward_wanted(spec, bias, relu)
     dtype = np.float64 if double else np.float32
     out = None
