@@ -741,9 +741,9 @@ def test_one_by_one_kernels_over_few_input_channels_match_the_oracle(
 
 
 def _few_channel_spec(data, rank: int, cg: int, og: int, batch: int) -> ConvSpec:
-    """A layer over ``cg`` input channels: sides up to 600 (1-D, rows split into spans and
-    runs), 40 (2-D) or 9 (3-D), kernels 1 to 7, strides 1 to 3, dilation 1 or 2, uneven
-    padding up to past the kernel."""
+    """A layer over ``cg`` input channels: sides up to 600 (1-D: rows split into spans), 40
+    (2-D) or 9 (3-D), kernels 1 to 7, strides 1 to 3, dilation 1 or 2, uneven padding up to
+    past the kernel."""
     sizes = st.integers(1, {1: 600, 2: 40, 3: 9}[rank])
     side = tuple(data.draw(sizes, label="side") for _ in range(rank))
     kernel = tuple(data.draw(st.integers(1, 7), label="kernel") for _ in range(rank))
@@ -762,9 +762,9 @@ def _few_channel_spec(data, rank: int, cg: int, og: int, batch: int) -> ConvSpec
 def test_weight_gradients_over_few_input_channels_match_the_oracle(
         level: str, threads: int, rank: int, cg: int, og: int, batch: int, data,
         double: bool) -> None:
-    """Fewer than 8 input channels, one group: ``grad_weight_banded`` unfolds the windows of
-    runs of up to 512 output pixels into a buffer (zeros where a tap is outside) and
-    multiplies it out with dy, in tiles of (tap, channel) columns; threads split the pixels."""
+    """Fewer than 8 input channels, one group: ``grad_weight_banded`` reads each row's
+    interior windows in place as runs of (kw, channel) pairs and unfolds the edge pixels (all
+    of them at dilation 2), with zeros where a tap is outside; threads split the rows."""
     spec = _few_channel_spec(data, rank, cg, og, batch)
     assume(_direct.reads_strided_channels(spec))  # the banded layers (not 1x1 over 1 to 4)
     x, w, dy = canonical_arrays(spec, seed=cg * 41 + og)
