@@ -39,7 +39,8 @@ struct Geometry {
 };
 
 // Layers over fewer input channels than this, one group, but the 1x1 ones over at most 4, run
-// over bands of their input (conv.inc's forward_banded), which read x channels last or first.
+// over bands of their input (conv.inc's forward_banded, which reads x channels last or first),
+// and their weight gradients over runs of (kw, channel) pairs (grad_weight_banded).
 constexpr int64_t FEW_CHANNELS = 8;
 inline bool banded(const Geometry& g) {
     return g.groups == 1 && g.cg < FEW_CHANNELS && !(g.taps() == 1 && g.cg <= 4);
