@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace strided {
@@ -70,7 +71,8 @@ struct Kernels {
     void (*grad_weight)(const Geometry&, const T* x, const T* dy, T* dw);
     void (*depthwise_forward)(const Geometry&, const T* x, const T* w, const T* bias, T* y);
     void (*depthwise_grad_weight)(const Geometry&, const T* x, const T* dy, T* dw);
-    // one input and one output channel, stride 1 along W; w is (taps,)
+    // one input channel per group over channels first (depthwise, or one channel), stride 1
+    // along W; w and dw are (O, taps)
     void (*plane_forward)(const Geometry&, const T* x, const T* w, const T* bias, T* y);
     void (*plane_grad_weight)(const Geometry&, const T* x, const T* dy, T* dw);
     // dst[n, q, p] = src[n, p, q]: (N, P, Q) -> (N, Q, P), both C-contiguous (layout.inc)

@@ -286,13 +286,13 @@ bool check_depthwise(const Geometry& g) {
 }
 
 bool check_plane(const Geometry& g) {
-    if (g.groups != 1 || g.cg != 1 || g.og != 1 || g.stride[2] != 1)
-        return fail("_kernels: plane kernels need one channel in and out and stride 1 along W");
+    if (g.cg != 1 || g.stride[2] != 1)
+        return fail("_kernels: plane kernels need one input channel per group and stride 1 along W");
     return true;
 }
 
-// Kernels whose weights are (taps, channels), one per channel: depthwise (channels = groups)
-// and plane (one channel).
+// Kernels of one input channel per group: depthwise over channels last, weights (taps, C),
+// and plane over channels first, weights (O, taps) (conv.inc).
 template <class T>
 using ChannelForward = void (*)(const Geometry&, const T*, const T*, const T*, T*);
 template <class T>
@@ -308,11 +308,12 @@ PyObject* channel_forward(PyObject* args, bool plane) {
         !x.get(x_obj, "x", false) || !w.get(w_obj, "w", false) || !y.get(y_obj, "y", true))
         return nullptr;
     char kind = x.kind();
-    if (!check_input(x, g, g.groups, kind, "x") || !check_plain(w, g.taps() * g.groups, kind, "w") ||
-        !check_output(y, &g, g.groups, kind, "y", !plane))  // depthwise: channels may be strided
+    const int64_t O = g.out_channels();  // = groups for depthwise, whose og is 1
+    if (!check_input(x, g, g.groups, kind, "x") || !check_plain(w, g.taps() * O, kind, "w") ||
+        !check_output(y, &g, O, kind, "y", true))
         return nullptr;
     bool has_bias = b_obj != Py_None;
-    if (has_bias && (!b.get(b_obj, "bias", false) || !check_plain(b, g.groups, kind, "bias")))
+    if (has_bias && (!b.get(b_obj, "bias", false) || !check_plain(b, O, kind, "bias")))
         return nullptr;
     ChannelForward<float> f32 = plane ? active->f32.plane_forward : active->f32.depthwise_forward;
     ChannelForward<double> f64 = plane ? active->f64.plane_forward : active->f64.depthwise_forward;
@@ -338,8 +339,8 @@ PyObject* channel_grad_weight(PyObject* args, bool plane) {
         return nullptr;
     char kind = x.kind();
     if (!check_input(x, g, g.groups, kind, "x") ||
-        !check_plain(dy, g.rows() * g.out[2] * g.groups, kind, "dy") ||
-        !check_plain(dw, g.taps() * g.groups, kind, "dw"))
+        !check_plain(dy, g.rows() * g.out[2] * g.out_channels(), kind, "dy") ||
+        !check_plain(dw, g.taps() * g.out_channels(), kind, "dw"))
         return nullptr;
     ChannelGradWeight<float> f32 = plane ? active->f32.plane_grad_weight : active->f32.depthwise_grad_weight;
     ChannelGradWeight<double> f64 = plane ? active->f64.plane_grad_weight : active->f64.depthwise_grad_weight;

@@ -32,6 +32,14 @@ struct Portable {
     static reg load_partial(const T* p, int n) {
         reg r = zero(); for (int i = 0; i < n; ++i) r.v[i] = p[i]; return r;
     }
+    // Lanes [lo, hi) (``range``): c + p * b there and c elsewhere, p read only there (so a
+    // lane outside adds nothing, not 0 * b).
+    struct mask { int lo, hi; };
+    static mask range(int lo, int hi) { return {lo, hi}; }
+    static reg fma_in(const T* p, mask m, reg b, reg c) {
+        for (int i = m.lo; i < m.hi; ++i) c.v[i] += p[i] * b.v[i];
+        return c;
+    }
     static void store(T* p, reg a) { for (int i = 0; i < width; ++i) p[i] = a.v[i]; }
     static void store_partial(T* p, reg a, int n) { for (int i = 0; i < n; ++i) p[i] = a.v[i]; }
     static reg fma(reg a, reg b, reg c) {
@@ -39,6 +47,7 @@ struct Portable {
         return c;
     }
     static reg add(reg a, reg b) { for (int i = 0; i < width; ++i) a.v[i] += b.v[i]; return a; }
+    static T sum(reg a) { T s = 0; for (int i = 0; i < width; ++i) s += a.v[i]; return s; }
     static reg relu(reg a) { for (int i = 0; i < width; ++i) a.v[i] = a.v[i] < 0 ? 0 : a.v[i]; return a; }
     // d[j * ds + i] = s[i * ss + j] for i, j < width
     static void transpose(const T* s, int64_t ss, T* d, int64_t ds) {
@@ -57,6 +66,9 @@ inline __m256i avx2_mask32(int n) {
 inline __m256i avx2_mask64(int n) {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
 }
+// Lanes [lo, hi): the first hi but not the first lo.
+inline __m256i avx2_mask32(int lo, int hi) { return _mm256_andnot_si256(avx2_mask32(lo), avx2_mask32(hi)); }
+inline __m256i avx2_mask64(int lo, int hi) { return _mm256_andnot_si256(avx2_mask64(lo), avx2_mask64(hi)); }
 // The first min(n, 4) floats of a.
 inline void avx2_store_first(float* p, __m128 a, int n) {
     if (n >= 4) {
@@ -126,10 +138,20 @@ struct Avx2F32 {
     static reg set1(float a) { return _mm256_set1_ps(a); }
     static reg load(const float* p) { return _mm256_loadu_ps(p); }
     static reg load_partial(const float* p, int n) { return _mm256_maskload_ps(p, avx2_mask32(n)); }
+    struct mask { __m256i bits; };  // a struct: vectors of __m256i drop its attributes
+    static mask range(int lo, int hi) { return {avx2_mask32(lo, hi)}; }
+    static reg fma_in(const float* p, mask m, reg b, reg c) {  // b masked too: 0 * inf is NaN
+        return _mm256_fmadd_ps(_mm256_maskload_ps(p, m.bits), _mm256_and_ps(b, _mm256_castsi256_ps(m.bits)), c);
+    }
     static void store(float* p, reg a) { _mm256_storeu_ps(p, a); }
     static void store_partial(float* p, reg a, int n) { avx2_store_partial(p, a, n); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+    static float sum(reg a) {
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+    }
     static reg relu(reg a) { return _mm256_max_ps(_mm256_setzero_ps(), a); }  // NaN stays
     static void transpose(const float* s, int64_t ss, float* d, int64_t ds) {
         avx2_transpose_8x8(s, ss, d, ds);
@@ -143,10 +165,19 @@ struct Avx2F64 {
     static reg set1(double a) { return _mm256_set1_pd(a); }
     static reg load(const double* p) { return _mm256_loadu_pd(p); }
     static reg load_partial(const double* p, int n) { return _mm256_maskload_pd(p, avx2_mask64(n)); }
+    struct mask { __m256i bits; };
+    static mask range(int lo, int hi) { return {avx2_mask64(lo, hi)}; }
+    static reg fma_in(const double* p, mask m, reg b, reg c) {
+        return _mm256_fmadd_pd(_mm256_maskload_pd(p, m.bits), _mm256_and_pd(b, _mm256_castsi256_pd(m.bits)), c);
+    }
     static void store(double* p, reg a) { _mm256_storeu_pd(p, a); }
     static void store_partial(double* p, reg a, int n) { avx2_store_partial(p, a, n); }
     static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
     static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
+    static double sum(reg a) {
+        __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+        return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    }
     static reg relu(reg a) { return _mm256_max_pd(_mm256_setzero_pd(), a); }
     static void transpose(const double* s, int64_t ss, double* d, int64_t ds) {
         avx2_transpose_4x4(s, ss, d, ds);
@@ -159,15 +190,21 @@ struct Avx2F64 {
 struct Avx512F32 {
     static constexpr int width = 16;
     using reg = __m512;
-    static __mmask16 mask(int n) { return (__mmask16)((1u << n) - 1u); }
+    using mask = __mmask16;
+    static mask first(int n) { return mask((1u << n) - 1u); }  // lanes [0, n)
     static reg zero() { return _mm512_setzero_ps(); }
     static reg set1(float a) { return _mm512_set1_ps(a); }
     static reg load(const float* p) { return _mm512_loadu_ps(p); }
-    static reg load_partial(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+    static reg load_partial(const float* p, int n) { return _mm512_maskz_loadu_ps(first(n), p); }
+    static mask range(int lo, int hi) { return mask(first(hi) & ~first(lo)); }
+    static reg fma_in(const float* p, mask m, reg b, reg c) {
+        return _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m, p), b, c, m);
+    }
     static void store(float* p, reg a) { _mm512_storeu_ps(p, a); }
-    static void store_partial(float* p, reg a, int n) { _mm512_mask_storeu_ps(p, mask(n), a); }
+    static void store_partial(float* p, reg a, int n) { _mm512_mask_storeu_ps(p, first(n), a); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
     static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+    static float sum(reg a) { return _mm512_reduce_add_ps(a); }
     static reg relu(reg a) { return _mm512_max_ps(_mm512_setzero_ps(), a); }
     // four 8 x 8 blocks (AVX2 shuffles move as much per cycle here as 512-bit ones)
     static void transpose(const float* s, int64_t ss, float* d, int64_t ds) {
@@ -179,15 +216,21 @@ struct Avx512F32 {
 struct Avx512F64 {
     static constexpr int width = 8;
     using reg = __m512d;
-    static __mmask8 mask(int n) { return (__mmask8)((1u << n) - 1u); }
+    using mask = __mmask8;
+    static mask first(int n) { return mask((1u << n) - 1u); }  // lanes [0, n)
     static reg zero() { return _mm512_setzero_pd(); }
     static reg set1(double a) { return _mm512_set1_pd(a); }
     static reg load(const double* p) { return _mm512_loadu_pd(p); }
-    static reg load_partial(const double* p, int n) { return _mm512_maskz_loadu_pd(mask(n), p); }
+    static reg load_partial(const double* p, int n) { return _mm512_maskz_loadu_pd(first(n), p); }
+    static mask range(int lo, int hi) { return mask(first(hi) & ~first(lo)); }
+    static reg fma_in(const double* p, mask m, reg b, reg c) {
+        return _mm512_mask3_fmadd_pd(_mm512_maskz_loadu_pd(m, p), b, c, m);
+    }
     static void store(double* p, reg a) { _mm512_storeu_pd(p, a); }
-    static void store_partial(double* p, reg a, int n) { _mm512_mask_storeu_pd(p, mask(n), a); }
+    static void store_partial(double* p, reg a, int n) { _mm512_mask_storeu_pd(p, first(n), a); }
     static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
     static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
+    static double sum(reg a) { return _mm512_reduce_add_pd(a); }
     static reg relu(reg a) { return _mm512_max_pd(_mm512_setzero_pd(), a); }
     static void transpose(const double* s, int64_t ss, double* d, int64_t ds) {
         for (int i = 0; i < 8; i += 4)

@@ -804,6 +804,111 @@ def test_kernels_over_few_input_channels_match_the_oracle(
     assert_close(got, want, "direct", f"{cg} -> {og} channels, x {x_layout}, y {y_layout}")
 
 
+def _planes(canonical: np.ndarray) -> np.ndarray:
+    """(N, *S, C) -> a C-contiguous (N, C, *S)."""
+    return np.ascontiguousarray(np.moveaxis(canonical, -1, 1))
+
+
+@st.composite
+def planar_specs(draw, stride_w: int | None = 1) -> ConvSpec:
+    """Depthwise layers (1 to 20 channels, multiplier 1 to 3) or one-channel filters, 1-D to
+    3-D: rows of 1 to 300 pixels (1-D), 70 (2-D) or 40 (3-D), so that rows of one, two and
+    more vectors (plane_row_groups' 8, 4 and 2 rows a tile) and whole and masked tiles all
+    occur; kernels 1 to 7, strides 1 to 3 (along W ``stride_w``, or any if None), dilation,
+    uneven padding up to past the kernel."""
+    rank = draw(st.sampled_from([1, 2, 2, 3]), label="rank")
+    channels = draw(st.integers(1, 20), label="channels")
+    multiplier = 1 if channels == 1 else draw(st.integers(1, 3), label="multiplier")
+    heights = st.integers(1, {1: 1, 2: 24, 3: 6}[rank])
+    side = (*(draw(heights) for _ in range(rank - 1)),
+            draw(st.integers(1, {1: 300, 2: 70, 3: 40}[rank]), label="width"))
+    kernel = tuple(draw(st.integers(1, 7), label="kernel") for _ in range(rank))
+    stride = (*(draw(st.integers(1, 3)) for _ in range(rank - 1)),
+              stride_w or draw(st.integers(1, 3), label="stride_w"))
+    dilation = tuple(draw(st.integers(1, 2), label="dilation") for _ in range(rank))
+    padding = tuple((draw(st.integers(0, 8)), draw(st.integers(0, 8))) for _ in range(rank))
+    assume(all(n + lo + hi >= d * (k - 1) + 1
+               for n, (lo, hi), k, d in zip(side, padding, kernel, dilation)))
+    batch = draw(st.integers(1, 3), label="batch")
+    return ConvSpec(batch, side, channels, kernel, channels * multiplier, stride, dilation,
+                    padding, channels)
+
+
+@settings(max_examples=60, deadline=None)
+@given(spec=planar_specs(), bias=st.booleans(), relu=st.booleans(), double=st.booleans())
+def test_plane_kernels_forward_and_weight_gradient_match_the_oracle(
+        level: str, threads: int, spec: ConvSpec, bias: bool, relu: bool, double: bool) -> None:
+    """Depthwise (and one-channel) layers over channels-first data: ``plane_forward``'s tiles
+    of rows and vectors, masked where a tap leaves the row (bias and ReLU fused), and
+    ``plane_grad_weight``'s bands of rows, against PyTorch float64."""
+    assert _direct.planar(spec)
+    x, w, b, want_y = _forward_wanted(spec, bias, relu)
+    dy = np.random.default_rng(7).standard_normal(spec.output_shape)
+    want_dw = canonical_oracle(spec, x, w, dy, dense=True)[2]
+    dtype = np.float64 if double else np.float32
+    xd, wd = _planes(x).astype(dtype), w.astype(dtype)
+    y = _direct.forward_planar(xd, wd, spec, bias=b.astype(dtype) if bias else None, relu=relu)
+    assert_close(np.moveaxis(y, 1, -1), want_y, "direct", "plane forward")
+    dw = _direct.grad_weight_planar(xd, _planes(dy).astype(dtype), spec)
+    assert_close(dw, want_dw, "direct", "plane weight gradient")
+
+
+@settings(max_examples=40, deadline=None)
+@given(spec=planar_specs(stride_w=None), double=st.booleans())
+def test_plane_kernels_input_gradient_matches_the_oracle(level: str, threads: int,
+                                                         spec: ConvSpec, double: bool) -> None:
+    """The input gradient over channels first, any stride: one stride-1 plane pass per phase,
+    strided phases storing every s-th pixel, a channel multiplier's gradients summed."""
+    x, w, dy = canonical_arrays(spec, seed=spec.out_channels)
+    want = canonical_oracle(spec, x, w, dy, dense=True)[1]
+    dtype = np.float64 if double else np.float32
+    dx = _direct.grad_input_planar(_planes(dy).astype(dtype), w.astype(dtype), spec)
+    assert_close(np.moveaxis(dx, 1, -1), want, "direct", "plane input gradient")
+
+
+@pytest.mark.parametrize(("shape", "kernel", "multiplier"), [
+    ((4, 64, 30, 30), 3, 1), ((2, 24, 14, 14), 7, 2), ((1, 1, 300, 301), 5, 1)], ids=str)
+def test_plane_kernels_split_over_threads_match_the_oracle(level: str, threads: int, shape,
+                                                           kernel: int, multiplier: int) -> None:
+    """Planes large enough that every pass splits over the threads (rows of one image filter
+    in bands, the others by plane), through the channels-first faces."""
+    n, c, h, w_ = shape
+    spec = ConvSpec(n, (h, w_), c, (kernel, kernel), c * multiplier, (1, 1), (1, 1),
+                    ((kernel // 2, kernel // 2),) * 2, c)
+    assert macs(spec) > 2 * KERNEL_SPLIT
+    x, w, dy = canonical_arrays(spec, seed=kernel)
+    want_y, want_dx, want_dw = canonical_oracle(spec, x, w, dy, dense=True)
+    xf, wf, dyf = _planes(x), np.ascontiguousarray(np.moveaxis(w, (-1, -2), (0, 1))), _planes(dy)
+    pad = kernel // 2
+    assert_close(np.moveaxis(F.conv2d(xf, wf, None, 1, pad, 1, c), 1, -1), want_y, "direct")
+    assert_close(np.moveaxis(G.conv2d_input(xf.shape, wf, dyf, 1, pad, 1, c), 1, -1), want_dx,
+                 "direct")
+    dw = G.conv2d_weight(xf, wf.shape, dyf, 1, pad, 1, c)
+    assert_close(np.moveaxis(dw, (0, 1), (-1, -2)), want_dw, "direct")
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_plane_kernels_give_the_direct_nan_and_inf_pattern(level: str, dtype) -> None:
+    """A tap outside the row adds nothing, as in the channels-last kernels (a masked lane is
+    not 0 * w): an inf weight leaves the outputs that it misses finite, and a NaN input
+    reaches only the outputs and weights that read it."""
+    spec = ConvSpec(2, (6, 21), 3, (3, 5), 6, (1, 1), (1, 1), ((1, 1), (2, 3)), 3)
+    x, w, dy = (a.astype(dtype) for a in canonical_arrays(spec, seed=3))
+    w[0, 0, 0, 1] = np.inf   # top-left tap of output channel 1
+    x[1, 2, 20, 2] = np.nan  # the last column of image 1, channel 2
+    y = np.moveaxis(_direct.forward_planar(_planes(x), w, spec), 1, -1)
+    want_y = _direct.forward(np.ascontiguousarray(x), w, spec)  # the channels-last kernels
+    for pattern in (np.isnan, np.isposinf, np.isneginf):
+        np.testing.assert_array_equal(pattern(y), pattern(want_y))
+    # output row 0 and columns 0 and 1 of channel 1 miss the inf tap (row and column masks)
+    assert np.isfinite(y[:, 0, :, 1]).all() and np.isfinite(y[:, :, :2, 1]).all()
+    assert np.isinf(y[:, 1:, 2:, 1]).all() and np.isfinite(y[..., 0]).all()
+    dw = _direct.grad_weight_planar(_planes(x), _planes(dy), spec)
+    np.testing.assert_array_equal(np.isnan(dw), np.isnan(_direct.grad_weight(x, dy, spec)))
+    assert np.isnan(dw[..., 4]).any() and not np.isnan(dw[..., :4]).any()
+
+
 #: Items the layout copy moves: 4 and 8 bytes through the level's register blocks, the
 #: rest element by element.
 _ITEM_DTYPES = [np.float32, np.int32, np.float64, np.int64, np.float16, np.int8]

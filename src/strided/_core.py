@@ -205,9 +205,20 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
     b = check_bias(bias, spec.out_channels, op)
     inner, method, compute, result = plan(spec, x.dtype, w.dtype, algorithm, op)
     wc = _weight_to_canonical(w, spec).astype(compute, copy=False)
+    # the compiled kernels add the bias as they store each output: one pass fewer; the direct
+    # ones apply the ReLU there too, after the bias (so only where no bias is left to add)
+    fused = (b.astype(compute, copy=False) if b is not None and method in (_direct, _winograd)
+             and np.can_cast(b.dtype, compute, "safe") else None)
+    rest = None if fused is not None else b
+    in_store = relu and rest is None and method is _direct
     if method is _pointwise and _planar(spec, x, w):
         y = _pointwise.forward_planar(np.ascontiguousarray(x, dtype=compute), wc, inner)
         return _relu(_finish(y, b, result, channel_axis=1), relu)
+    if method is _direct and _direct.planar(inner) and _planar(spec, x, w):
+        # depthwise (and one-channel) layers channels first: plane by plane, no transposes
+        y = _direct.forward_planar(np.ascontiguousarray(x, dtype=compute), wc, inner,
+                                   bias=fused, relu=in_store)
+        return _relu(_finish(y, rest, result, channel_axis=1), relu and not in_store)
     if (method is _direct and spec.data_format == "channels_first"
             and spec.padding_mode == "zeros" and _direct.reads_strided_channels(inner)):
         # the direct kernels of few-channel layers read channels first as they copy each
@@ -217,12 +228,6 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
         xc = _to_canonical(x, spec, "layout.x").astype(compute, copy=False)
     if spec.padding_mode != "zeros":
         xc = pad(xc, spec.padding, spec.padding_mode)
-    # the compiled kernels add the bias as they store each output: one pass fewer; the direct
-    # ones apply the ReLU there too, after the bias (so only where no bias is left to add)
-    fused = (b.astype(compute, copy=False) if b is not None and method in (_direct, _winograd)
-             and np.can_cast(b.dtype, compute, "safe") else None)
-    rest = None if fused is not None else b
-    in_store = relu and rest is None and method is _direct
     if (method is _direct and spec.data_format == "channels_first"
             and _direct.writes_strided_channels(inner)):
         # and the direct kernels (but the single-channel one) write channels first in place:
@@ -264,6 +269,10 @@ def convolve_grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec, 
         dx = _pointwise.grad_input_planar(np.ascontiguousarray(grad_output, dtype=compute), wc,
                                           inner)
         return _finish(dx, b, result, channel_axis=1)
+    if method is _direct and _direct.planar(inner, "grad_input") and _planar(spec, grad_output, w):
+        dx = _direct.grad_input_planar(np.ascontiguousarray(grad_output, dtype=compute), wc,
+                                       inner)
+        return _finish(dx, b, result, channel_axis=1)
     dy = _to_canonical(grad_output, spec, "layout.dy").astype(compute, copy=False)
     staging = None if spec.padding_mode != "zeros" else _staging(spec, inner.input_shape,
                                                                   compute)
@@ -287,6 +296,10 @@ def convolve_grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec,
     if method is _pointwise and _planar(spec, x, grad_output):
         dw = _pointwise.grad_weight_planar(np.ascontiguousarray(x, dtype=compute),
                                            np.ascontiguousarray(grad_output, dtype=compute), inner)
+        return _weight_from_canonical(dw.astype(result, copy=False), spec)
+    if method is _direct and _direct.planar(inner) and _planar(spec, x, grad_output):
+        dw = _direct.grad_weight_planar(np.ascontiguousarray(x, dtype=compute),
+                                        np.ascontiguousarray(grad_output, dtype=compute), inner)
         return _weight_from_canonical(dw.astype(result, copy=False), spec)
     xc = _to_canonical(x, spec, "layout.x").astype(compute, copy=False)
     if spec.padding_mode != "zeros":

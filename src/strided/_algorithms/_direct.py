@@ -11,7 +11,10 @@ Shapes (``g`` groups, ``cg = C/g``, ``og = O/g``)::
     grad_weight  dw[k, c, g*og + j] = sum_{n, o} x[n, o*s + k*d - p, g*cg + c] dy[n, o, g*og + j]
 
 Depthwise (``cg == 1``) has kernels of its own that run vectors of channels; a channel
-multiplier ``m = og > 1`` repeats each input channel ``m`` times first.
+multiplier ``m = og > 1`` repeats each input channel ``m`` times first.  Over channels-first
+data (PyTorch's layout) depthwise layers and one-channel filters run plane by plane instead
+(``planar``, ``*_planar``): lanes along each channel's rows, tiles of up to 8 rows sharing
+each tap's weight, lanes masked where a tap leaves the row; no transposing copy.
 
 The input gradient of a stride-``s`` convolution is, per residue ``r`` of the input index
 mod ``s`` (per dimension), a stride-1 correlation of ``dy`` with the taps ``k`` for which
@@ -90,10 +93,22 @@ def _depthwise(spec: ConvSpec) -> bool:
     return spec.in_channels // spec.groups == 1 and spec.groups > 1
 
 
+def _one_channel(spec: ConvSpec) -> bool:
+    return spec.in_channels == spec.out_channels == 1
+
+
 def _plane(spec: ConvSpec) -> bool:
     """One input and one output channel, stride 1 along the last axis: the plane kernels,
-    whose lanes run along the rows."""
-    return spec.in_channels == spec.out_channels == 1 and spec.stride[-1] == 1
+    whose lanes run along the rows, in either layout (the two are one)."""
+    return _one_channel(spec) and spec.stride[-1] == 1
+
+
+def planar(spec: ConvSpec, direction: str = "forward") -> bool:
+    """Whether the plane kernels compute ``spec`` over channels-first data (``*_planar``): one
+    input channel per group (depthwise, or a one-channel filter), and stride 1 along the last
+    axis but for the input gradient (whose phases are stride 1)."""
+    return ((_depthwise(spec) or _one_channel(spec))
+            and (spec.stride[-1] == 1 or direction == "grad_input"))
 
 
 def _expanded(x: np.ndarray, multiplier: int) -> np.ndarray:
@@ -145,11 +160,9 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | Non
         y = output_array(out, spec.output_shape, dtype)
     pads = [lo for lo, _ in spec.padding]
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
-    if _plane(spec):
-        geometry = _geometry(spec.batch, 1, 1, 1, spec.input_size, spec.output_size,
-                             spec.kernel_size, spec.stride, spec.dilation, pads, relu)
-        _kernels.plane_forward(_five(x), np.ascontiguousarray(w.reshape(-1)), bias, _five(y),
-                               geometry)
+    if _plane(spec):  # (N, *S, 1) is (N, 1, *S)
+        forward_planar(x.reshape(spec.batch, 1, *spec.input_size), w, spec, bias=bias,
+                       relu=relu, out=y.reshape(spec.batch, 1, *spec.output_size))
         return y
     if _depthwise(spec):
         xe = _expanded(x, og)
@@ -219,6 +232,10 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec,
     depthwise = _depthwise(spec)
     channels = spec.out_channels if depthwise else spec.in_channels
     result = output_array(out, spec.input_shape, dtype)
+    if _one_channel(spec):  # (N, *S, 1) is (N, 1, *S)
+        return grad_input_planar(dy.reshape(spec.batch, 1, *spec.output_size), w, spec,
+                                 out=result.reshape(spec.batch, 1, *spec.input_size)
+                                 ).reshape(spec.input_shape)
     repeated = depthwise and og > 1  # dx per output channel first, then summed into result
     dx = np.empty((spec.batch, *spec.input_size, channels), dtype=dtype) if repeated else result
     dx5, dy5 = _five(dx), _five(dy)
@@ -231,10 +248,7 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec,
         geometry_args = (spec.output_size, target.shape[1:-1], kernel, (1,) * spec.rank,
                          dilation, pad)
         t5 = _five(target)
-        if spec.in_channels == spec.out_channels == 1:
-            geometry = _geometry(spec.batch, 1, 1, 1, *geometry_args)
-            _kernels.plane_forward(dy5, np.ascontiguousarray(sub.reshape(-1)), None, t5, geometry)
-        elif depthwise:
+        if depthwise:
             geometry = _geometry(spec.batch, spec.out_channels, 1, 1, *geometry_args)
             per_tap = np.ascontiguousarray(sub.reshape(-1, spec.out_channels))
             _kernels.depthwise_forward(dy5, per_tap, None, t5, geometry)
@@ -245,17 +259,17 @@ def grad_input(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec,
             _kernels.forward(dy5, _packed(w6, cg), None, t5, geometry)
     del dx5
     if repeated:  # the repeated channels' gradients add up
-        return _sum_of_repeats(dx.reshape(*dx.shape[:-1], spec.in_channels, og), result)
+        return _sum_of_repeats(dx.reshape(*dx.shape[:-1], spec.in_channels, og), result, -1)
     return dx
 
 
-def _sum_of_repeats(a: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """total = a[..., 0] + a[..., 1] + ... over the short last axis, in whole-array adds
-    (NumPy's ``sum(axis=-1)`` over an axis of 2 is 20x slower: 36 ms against 1.7 for
-    8x56x56x64x2)."""
-    np.add(a[..., 0], a[..., 1], out=total)
-    for j in range(2, a.shape[-1]):
-        total += a[..., j]
+def _sum_of_repeats(a: np.ndarray, total: np.ndarray, axis: int) -> np.ndarray:
+    """total = the sum of ``a`` over its short ``axis``, in whole-array adds (NumPy's
+    ``sum(axis=-1)`` over an axis of 2 is 20x slower: 36 ms against 1.7 for 8x56x56x64x2)."""
+    parts = np.moveaxis(a, axis, 0)
+    np.add(parts[0], parts[1], out=total)
+    for part in parts[2:]:
+        total += part
     return total
 
 
@@ -268,11 +282,9 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     pads = [lo for lo, _ in spec.padding]
     dw = np.empty(spec.weight_shape, dtype=dtype)
-    if _plane(spec):
-        geometry = _geometry(spec.batch, 1, 1, 1, spec.input_size, spec.output_size,
-                             spec.kernel_size, spec.stride, spec.dilation, pads)
-        _kernels.plane_grad_weight(_five(x), dy, dw, geometry)
-        return dw
+    if _plane(spec):  # (N, *S, 1) is (N, 1, *S)
+        return grad_weight_planar(x.reshape(spec.batch, 1, *spec.input_size),
+                                  dy.reshape(spec.batch, 1, *spec.output_size), spec)
     if _depthwise(spec):
         geometry = _geometry(spec.batch, spec.out_channels, 1, 1, spec.input_size,
                              spec.output_size, spec.kernel_size, spec.stride, spec.dilation, pads)
@@ -282,3 +294,76 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
                          spec.kernel_size, spec.stride, spec.dilation, pads)
     _kernels.grad_weight(_five(x), dy, dw, geometry)
     return dw
+
+
+# Channels first: the plane kernels (``planar``), whose lanes run along each channel's rows.
+
+def _channels_last_view(planes: np.ndarray) -> np.ndarray:
+    """(N, C, *S) as the kernels' (N, D, H, W, C), a view with strided channels."""
+    return _five(np.moveaxis(planes, 1, -1))
+
+
+def _plane_weights(w: np.ndarray) -> np.ndarray:
+    """(*K, 1, O) -> the plane kernels' C-contiguous (O, taps)."""
+    return np.ascontiguousarray(w.reshape(-1, w.shape[-1]).T)
+
+
+def _plane_geometry(spec: ConvSpec, relu: bool = False) -> np.ndarray:
+    """The plane kernels' geometry: ``groups`` planes of input, ``og`` output planes each."""
+    return _geometry(spec.batch, spec.groups, 1, spec.out_channels // spec.groups,
+                     spec.input_size, spec.output_size, spec.kernel_size, spec.stride,
+                     spec.dilation, [lo for lo, _ in spec.padding], relu)
+
+
+def forward_planar(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | None = None,
+                   relu: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+    """y = x (*) w (+ bias, then max(0, .) if ``relu``) where ``planar(spec)``;
+    (N, C, *S), (*K, 1, O) -> (N, O, *OS), written into ``out`` (any (N, O, *OS) array of
+    the dtype with non-negative strides) if given."""
+    dtype = np.result_type(x, w)
+    x = np.ascontiguousarray(x, dtype=dtype)
+    bias = None if bias is None else np.ascontiguousarray(bias, dtype=dtype)
+    y = (np.empty((spec.batch, spec.out_channels, *spec.output_size), dtype=dtype)
+         if out is None else out)
+    _kernels.plane_forward(x, _plane_weights(w.astype(dtype, copy=False)), bias,
+                           _channels_last_view(y), _plane_geometry(spec, relu))
+    return y
+
+
+def grad_input_planar(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec,
+                      out: np.ndarray | None = None) -> np.ndarray:
+    """dx of a depthwise or one-channel ``spec`` (any stride) over channels first:
+    (N, O, *OS), (*K, 1, O) -> (N, C, *S), by the input gradient's phases (see the module's
+    docstring), each a stride-1 plane forward pass; into ``out`` (as for ``forward_planar``)."""
+    dtype = np.result_type(grad_output, w)
+    dy = np.ascontiguousarray(grad_output, dtype=dtype)
+    w = w.astype(dtype, copy=False)
+    og = spec.out_channels // spec.groups
+    result = (np.empty((spec.batch, spec.in_channels, *spec.input_size), dtype=dtype)
+              if out is None else out)
+    # a channel multiplier: each output channel's gradient first, then summed per input one
+    dx = (result if og == 1 else
+          np.empty((spec.batch, spec.out_channels, *spec.input_size), dtype=dtype))
+    for part, taps, kernel, dilation, pad in _phases(spec):
+        target = dx[(slice(None), slice(None), *part)]
+        if not kernel:  # no tap reaches these inputs
+            target[...] = 0
+            continue
+        geometry = _geometry(spec.batch, spec.out_channels, 1, 1, spec.output_size,
+                             target.shape[2:], kernel, (1,) * spec.rank, dilation, pad)
+        _kernels.plane_forward(dy, _plane_weights(w[(*taps, slice(None), slice(None))]), None,
+                               _channels_last_view(target), geometry)
+    if og > 1:
+        grouped = dx.reshape(spec.batch, spec.in_channels, og, *spec.input_size)
+        return _sum_of_repeats(grouped, result, 2)
+    return result
+
+
+def grad_weight_planar(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.ndarray:
+    """dw where ``planar(spec)``: (N, C, *S), (N, O, *OS) -> the canonical (*K, 1, O)."""
+    dtype = np.result_type(x, grad_output)
+    x = np.ascontiguousarray(x, dtype=dtype)
+    dy = np.ascontiguousarray(grad_output, dtype=dtype)
+    dw = np.empty((spec.out_channels, math.prod(spec.kernel_size)), dtype=dtype)
+    _kernels.plane_grad_weight(x, dy, dw, _plane_geometry(spec))
+    return np.ascontiguousarray(dw.T).reshape(spec.weight_shape)
