@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _algorithms
 from ._algorithms import Algorithm, Direction, _direct, _levels, _pointwise, _winograd
-from ._algorithms._layout import channels_first, channels_last, hwio, layout_buffer, oihw
+from ._algorithms._layout import channels_first, channels_last, hwio, last_view, layout_buffer, oihw
 from ._algorithms._winograd import KernelCache
 from ._padding import pad, pad_adjoint
 from ._runtime._workspace import get_workspace_limit
@@ -223,7 +223,7 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
             and spec.padding_mode == "zeros" and _direct.reads_strided_channels(inner)):
         # the direct kernels of few-channel layers read channels first as they copy each
         # task's input: no transposing copy of x
-        xc = np.moveaxis(np.ascontiguousarray(x, dtype=compute), 1, -1)
+        xc = last_view(np.ascontiguousarray(x, dtype=compute))
     else:
         xc = _to_canonical(x, spec, "layout.x").astype(compute, copy=False)
     if spec.padding_mode != "zeros":
@@ -234,7 +234,7 @@ def convolve(x: np.ndarray, w: np.ndarray, spec: ConvSpec, *, bias: object = Non
         # no transposing copy of y
         y_first = np.empty((spec.batch, spec.out_channels, *spec.output_size), compute)
         _direct.forward(xc, wc, inner, bias=fused, relu=in_store,
-                        out=y_first.transpose(0, *range(2, y_first.ndim), 1))
+                        out=last_view(y_first))
         return _relu(_finish(y_first, rest, result, channel_axis=1), relu and not in_store)
     if method is _winograd:
         y = _winograd.forward(xc, wc, inner, bias=fused, cache=cache,

@@ -33,6 +33,7 @@ from .. import _kernels
 from .._runtime._threads import get_num_threads
 from .._runtime._workspace import empty_safe, output_array
 from .._spec import ConvSpec
+from ._layout import first_view, last_view
 
 #: The kernels index taps from small arrays on the stack (``csrc/conv.inc``).
 MAX_TAPS = 4096
@@ -135,7 +136,7 @@ def reads_strided_channels(spec: ConvSpec) -> bool:
 
 def _channels_first_view(x: np.ndarray) -> bool:
     """Whether (N, *S, C) ``x`` is a channels-last view of a C-contiguous (N, C, *S) array."""
-    return bool(np.moveaxis(x, -1, 1).flags.c_contiguous)
+    return bool(first_view(x).flags.c_contiguous)
 
 
 @empty_safe("output_shape")
@@ -300,7 +301,7 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
 
 def _channels_last_view(planes: np.ndarray) -> np.ndarray:
     """(N, C, *S) as the kernels' (N, D, H, W, C), a view with strided channels."""
-    return _five(np.moveaxis(planes, 1, -1))
+    return _five(last_view(planes))
 
 
 def _plane_weights(w: np.ndarray) -> np.ndarray:

@@ -54,15 +54,22 @@ def _swapped(a: np.ndarray, key: str | None = None) -> np.ndarray:
     return out
 
 
-def _channels_last_axes(ndim: int) -> tuple[int, ...]:
-    return (0, *range(2, ndim), 1)
+def last_view(x: np.ndarray) -> np.ndarray:
+    """(N, C, *S) as an (N, *S, C) view (``np.moveaxis(x, 1, -1)`` at a twentieth of its
+    cost, which small calls pay)."""
+    return x.transpose(0, *range(2, x.ndim), 1)
+
+
+def first_view(y: np.ndarray) -> np.ndarray:
+    """(N, *S, C) as an (N, C, *S) view."""
+    return y.transpose(0, y.ndim - 1, *range(1, y.ndim - 1))
 
 
 def channels_last(x: np.ndarray, key: str | None = None) -> np.ndarray:
     """(N, C, *S) -> a C-contiguous (N, *S, C) array (a view when one exists); a copy is made
     in the calling thread's reused buffer ``key`` if given: the scratch of one call, which
     no result may keep."""
-    moved = x.transpose(_channels_last_axes(x.ndim))
+    moved = last_view(x)
     if moved.flags.c_contiguous:
         return moved
     n, c, *sizes = x.shape
@@ -71,7 +78,7 @@ def channels_last(x: np.ndarray, key: str | None = None) -> np.ndarray:
 
 def channels_first(y: np.ndarray) -> np.ndarray:
     """(N, *S, C) -> a C-contiguous (N, C, *S) array (a view when one exists)."""
-    moved = y.transpose(0, y.ndim - 1, *range(1, y.ndim - 1))
+    moved = first_view(y)
     if moved.flags.c_contiguous:
         return moved
     n, *sizes, c = y.shape
