@@ -895,12 +895,20 @@ def test_plane_kernels_give_the_direct_nan_and_inf_pattern(level: str, dtype) ->
     reaches only the outputs and weights that read it."""
     spec = ConvSpec(2, (6, 21), 3, (3, 5), 6, (1, 1), (1, 1), ((1, 1), (2, 3)), 3)
     x, w, dy = (a.astype(dtype) for a in canonical_arrays(spec, seed=3))
-    w[0, 0, 0, 1] = np.inf   # top-left tap of output channel 1
     x[1, 2, 20, 2] = np.nan  # the last column of image 1, channel 2
-    y = np.moveaxis(_direct.forward_planar(_planes(x), w, spec), 1, -1)
-    want_y = _direct.forward(np.ascontiguousarray(x), w, spec)  # the channels-last kernels
-    for pattern in (np.isnan, np.isposinf, np.isneginf):
-        np.testing.assert_array_equal(pattern(y), pattern(want_y))
+
+    def same_pattern() -> np.ndarray:
+        y = np.moveaxis(_direct.forward_planar(_planes(x), w, spec), 1, -1)
+        want_y = _direct.forward(np.ascontiguousarray(x), w, spec)  # the channels-last kernels
+        for pattern in (np.isnan, np.isposinf, np.isneginf):
+            np.testing.assert_array_equal(pattern(y), pattern(want_y))
+        return y
+
+    # finite weights: the edge rows of these narrow rows read bands with zero rows
+    # channels 4 and 5 read channel 2; rows 1 to 3 and columns 18 to 21 of 22 reach its pixel
+    assert np.isnan(same_pattern()[1]).sum() == 2 * 3 * 4
+    w[0, 0, 0, 1] = np.inf  # top-left tap of output channel 1: the edge rows read in place
+    y = same_pattern()
     # output row 0 and columns 0 and 1 of channel 1 miss the inf tap (row and column masks)
     assert np.isfinite(y[:, 0, :, 1]).all() and np.isfinite(y[:, :, :2, 1]).all()
     assert np.isinf(y[:, 1:, 2:, 1]).all() and np.isfinite(y[..., 0]).all()
