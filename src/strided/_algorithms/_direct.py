@@ -282,10 +282,10 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
     dy = np.ascontiguousarray(grad_output, dtype=dtype)
     g, cg, og = spec.groups, spec.in_channels // spec.groups, spec.out_channels // spec.groups
     pads = [lo for lo, _ in spec.padding]
-    dw = np.empty(spec.weight_shape, dtype=dtype)
     if _plane(spec):  # (N, *S, 1) is (N, 1, *S)
         return grad_weight_planar(x.reshape(spec.batch, 1, *spec.input_size),
                                   dy.reshape(spec.batch, 1, *spec.output_size), spec)
+    dw = np.empty(spec.weight_shape, dtype=dtype)
     if _depthwise(spec):
         geometry = _geometry(spec.batch, spec.out_channels, 1, 1, spec.input_size,
                              spec.output_size, spec.kernel_size, spec.stride, spec.dilation, pads)
