@@ -9,8 +9,8 @@ namespace strided {
 namespace avx2 {
 using F32 = strided_simd::Avx2F32;
 using F64 = strided_simd::Avx2F64;
-constexpr int FWD_PIXELS_1 = 12, FWD_PIXELS_2 = 6;
-constexpr int GW_CHANNELS_1 = 12, GW_CHANNELS_2 = 6;
+constexpr int FWD_PIXELS_1 = 12, FWD_PIXELS_2 = 6, FWD_PIXELS_4 = 0;
+constexpr int GW_CHANNELS_1 = 12, GW_CHANNELS_2 = 6, GW_CHANNELS_4 = 0;
 constexpr int DW_PIXELS = 6;
 constexpr int DW_SLIDING_PIXELS = 8;
 #include "conv.inc"

@@ -11,8 +11,8 @@ namespace strided {
 namespace avx512 {
 using F32 = strided_simd::Avx512F32;
 using F64 = strided_simd::Avx512F64;
-constexpr int FWD_PIXELS_1 = 12, FWD_PIXELS_2 = 12;
-constexpr int GW_CHANNELS_1 = 24, GW_CHANNELS_2 = 12;
+constexpr int FWD_PIXELS_1 = 12, FWD_PIXELS_2 = 12, FWD_PIXELS_4 = 6;
+constexpr int GW_CHANNELS_1 = 24, GW_CHANNELS_2 = 12, GW_CHANNELS_4 = 6;
 constexpr int DW_PIXELS = 12;
 constexpr int DW_SLIDING_PIXELS = 16;
 #include "conv.inc"

@@ -8,8 +8,8 @@ namespace strided {
 namespace portable {
 using F32 = strided_simd::Portable<float>;
 using F64 = strided_simd::Portable<double>;
-constexpr int FWD_PIXELS_1 = 4, FWD_PIXELS_2 = 4;
-constexpr int GW_CHANNELS_1 = 4, GW_CHANNELS_2 = 4;
+constexpr int FWD_PIXELS_1 = 4, FWD_PIXELS_2 = 4, FWD_PIXELS_4 = 0;
+constexpr int GW_CHANNELS_1 = 4, GW_CHANNELS_2 = 4, GW_CHANNELS_4 = 0;
 constexpr int DW_PIXELS = 4;
 constexpr int DW_SLIDING_PIXELS = 4;
 #include "conv.inc"

@@ -658,12 +658,13 @@ def test_the_kernels_write_nothing_outside_y(level: str, case: tuple) -> None:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
 def test_partial_vectors_of_output_channels_store_exactly_their_lanes(level: str, dtype) -> None:
-    """Every count of output channels up to two AVX-512 vectors and one more: the last,
-    partial vector of each pixel writes its channels and nothing beside them (y's pixels lie
-    two channels apart, filled with guard values)."""
+    """Every count of output channels up to four AVX-512 vectors and one more (the tiles of
+    one, two and four vectors, wholly empty vectors in the last): the last, partial vector of
+    each pixel writes its channels and nothing beside them (y's pixels lie two channels apart,
+    filled with guard values)."""
     from strided import _kernels
     n, k, cg = 9, 3, 2
-    for og in range(1, 34):
+    for og in range(1, 66):
         rng = np.random.default_rng(og)
         x = rng.standard_normal((1, 1, 1, n, cg)).astype(dtype)
         w = rng.standard_normal((k, cg, og)).astype(dtype)

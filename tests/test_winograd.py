@@ -197,7 +197,7 @@ def test_the_buffers_stay_under_the_workspace_limit(monkeypatch) -> None:
     """Under a small limit the output channels go in groups, each call's U and scratch under
     the limit, with the same result.  The limit is the largest call's need at one block of
     lanes (the smallest group there is), which depends on the level's vector width."""
-    spec = ConvSpec(2, (10, 10), 24, (3, 3), 40, (1, 1), (1, 1), ((1, 1), (1, 1)))
+    spec = ConvSpec(2, (10, 10), 24, (3, 3), 72, (1, 1), (1, 1), ((1, 1), (1, 1)))
     x, w, dy = (a.astype(np.float32) for a in _arrays(spec, seed=11))
     calls: list[tuple[bool, np.ndarray]] = []
     for name, gw in (("winograd_forward", False), ("winograd_grad_weight", True)):
