@@ -26,7 +26,7 @@ from strategies import canonical_arrays as _arrays
 from strategies import canonical_oracle as _oracle
 from strategies import run_all as _run
 from strided import _core
-from strided._algorithms import ALGORITHMS, _fft, _im2col, _winograd, choose, resolve
+from strided._algorithms import ALGORITHMS, _fft, _im2col, _levels, _winograd, choose, resolve
 from strided._runtime import _workspace
 from strided._spec import ConvSpec, check_kernel_fits
 
@@ -159,9 +159,15 @@ def test_auto_follows_the_measured_rule() -> None:
     assert choose(resnet, i64) is ALGORITHMS["im2col"]
     assert choose(pointwise, i64) is ALGORITHMS["pointwise"]
     assert choose(pointwise, f32) is ALGORITHMS["direct"]
-    assert choose(pointwise, f32, "grad_weight") is ALGORITHMS["pointwise"]
+    assert choose(pointwise, f32, "grad_weight") is ALGORITHMS["direct"]  # 16 channels: thin
+    wide = replace(pointwise, in_channels=64, out_channels=256)
+    for level in _levels.available():
+        with _levels.using(level):
+            want = "direct" if level == "avx512" else "pointwise"  # four vectors a tile, or two
+            assert choose(wide, f32, "grad_weight") is ALGORITHMS[want], level
     planar = replace(pointwise, data_format="channels_first")  # more than 4 channels
     assert choose(planar, f32) is choose(planar, f32, "grad_input") is ALGORITHMS["pointwise"]
+    assert choose(planar, f32, "grad_weight") is ALGORITHMS["pointwise"]
     few_planar = replace(planar, in_channels=3)
     assert choose(few_planar, f32) is ALGORITHMS["direct"]
     assert choose(plane, f32) is ALGORITHMS["fft"]

@@ -63,8 +63,14 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") ->
 
     1. integers (exact in int64), which the compiled kernels do not compute: ``pointwise``
        for a 1x1 kernel without padding, else ``im2col``;
-    2. a 1x1 kernel without padding: the weight gradient (and the input gradient of fewer
-       than 4 input channels) as ``pointwise``'s one BLAS product; channels first (zero
+    2. a 1x1 kernel without padding: the weight gradient channels last as ``direct`` where
+       the kernels' tiles hold four vectors (AVX-512) or a channel count is at most 32, whose
+       thin products BLAS runs slowly (2 threads, least of 15, Zen 5, ``pointwise`` against
+       ``direct`` ms: held-out 2 0.25 -> 0.10, 11 4.65 -> 1.18, 9 6.43 -> 1.95, 12 3.09 ->
+       2.75, the suite's pointwise 7.7 -> 7.3; at AVX2, 0.28 -> 0.11, 1.52 -> 1.27, 5.71 ->
+       2.29, 2.81 -> 2.82, and 7.3 -> 14.7 on the suite's pointwise, whose channels are
+       wide); else the weight gradient (and the input gradient of fewer than 4 input
+       channels) as ``pointwise``'s one BLAS product; channels first (zero
        padding mode) with more than 4 input channels, every pass as ``pointwise``, whose
        products read and write that layout as it is (no transposing copies; a timing
        script around the channels-first calls, ``auto`` against ``algorithm="pointwise"``,
@@ -109,6 +115,9 @@ def choose(spec: ConvSpec, dtype: np.dtype, direction: Direction = "forward") ->
         return _pointwise if pointwise else _im2col
     if pointwise:
         planar = spec.data_format == "channels_first" and spec.padding_mode == "zeros"
+        thin = min(cg, spec.out_channels // spec.groups) <= 32
+        if direction == "grad_weight" and not planar and (thin or _direct.four_vector_tiles(dtype)):
+            return _direct
         if (direction == "grad_weight" or (direction == "grad_input" and cg < 4)
                 or (planar and cg > 4)):
             return _pointwise

@@ -82,6 +82,13 @@ def _packed(w6: np.ndarray, og: int) -> np.ndarray:
     return packed
 
 
+def four_vector_tiles(dtype: np.dtype) -> bool:
+    """Whether the kernels' tiles hold four vectors of output channels at the current level
+    (AVX-512; AVX2 and portable hold two)."""
+    itemsize = np.dtype(dtype).itemsize
+    return bool(_kernels.lanes(itemsize, 1 << 20) == 4 * _kernels.lanes(itemsize, 1))
+
+
 def _by_group(w: np.ndarray, spec: ConvSpec) -> np.ndarray:
     """(*K, cg, O) -> (G, KD, KH, KW, cg, og), a view."""
     *kernel, cg, o = w.shape
