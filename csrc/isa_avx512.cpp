@@ -1,6 +1,7 @@
-// AVX-512F: 32 registers of 512 bits; forward tiles of 12 x 1 or 12 x 2 vectors of
+// AVX-512F: 32 registers of 512 bits; forward tiles of 12 x 1, 12 x 2 or 6 x 4 vectors of
 // accumulators (one of 24 x 1 ran slower: its 24 pixel pointers do not fit the 16 integer
-// registers), weight-gradient tiles of 24 x 1 or 12 x 2 (their inputs share one pointer).
+// registers), weight-gradient tiles of 24 x 1, 12 x 2 or 6 x 4 (their inputs share one
+// pointer).
 // Compiled with -mavx512f -mfma (setup.py); called only where the CPU and OS support it.
 #include "kernels.hpp"
 #include "simd.hpp"
