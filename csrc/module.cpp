@@ -280,8 +280,13 @@ PyObject* py_grad_weight(PyObject*, PyObject* args) {
     Py_RETURN_NONE;
 }
 
-bool check_depthwise(const Geometry& g) {
-    if (g.cg != 1 || g.og != 1) return fail("_kernels: depthwise needs one channel per group");
+// The depthwise kernels' channel multiplier og: a power of two that divides the vector width
+// (each input channel repeated og times in the lanes).
+bool check_depthwise_multiplier(const Geometry& g, char kind) {
+    const int64_t width = kind == 'f' ? active->f32.lanes(1) : active->f64.lanes(1);
+    if (g.cg != 1 || g.og < 1 || (g.og & (g.og - 1)) != 0 || width % g.og != 0)
+        return fail("_kernels: depthwise needs one input channel per group and a channel "
+                    "multiplier that is a power of two dividing the vector width");
     return true;
 }
 
@@ -304,12 +309,13 @@ PyObject* channel_forward(PyObject* args, bool plane) {
     if (!PyArg_ParseTuple(args, "OOOOO", &x_obj, &w_obj, &b_obj, &y_obj, &g_obj)) return nullptr;
     Geometry g;
     Buffer x, w, b, y;
-    if (!read_geometry(g_obj, &g) || !(plane ? check_plane(g) : check_depthwise(g)) ||
+    if (!read_geometry(g_obj, &g) || (plane && !check_plane(g)) ||
         !x.get(x_obj, "x", false) || !w.get(w_obj, "w", false) || !y.get(y_obj, "y", true))
         return nullptr;
     char kind = x.kind();
-    const int64_t O = g.out_channels();  // = groups for depthwise, whose og is 1
-    if (!check_input(x, g, g.groups, kind, "x") || !check_plain(w, g.taps() * O, kind, "w") ||
+    const int64_t O = g.out_channels();  // groups * og: og output channels per input channel
+    if (!check_input(x, g, g.groups, kind, "x") || (!plane && !check_depthwise_multiplier(g, kind)) ||
+        !check_plain(w, g.taps() * O, kind, "w") ||
         !check_output(y, &g, O, kind, "y", true))
         return nullptr;
     bool has_bias = b_obj != Py_None;
@@ -334,11 +340,11 @@ PyObject* channel_grad_weight(PyObject* args, bool plane) {
     if (!PyArg_ParseTuple(args, "OOOO", &x_obj, &dy_obj, &dw_obj, &g_obj)) return nullptr;
     Geometry g;
     Buffer x, dy, dw;
-    if (!read_geometry(g_obj, &g) || !(plane ? check_plane(g) : check_depthwise(g)) ||
+    if (!read_geometry(g_obj, &g) || (plane && !check_plane(g)) ||
         !x.get(x_obj, "x", false) || !dy.get(dy_obj, "dy", false) || !dw.get(dw_obj, "dw", true))
         return nullptr;
     char kind = x.kind();
-    if (!check_input(x, g, g.groups, kind, "x") ||
+    if (!check_input(x, g, g.groups, kind, "x") || (!plane && !check_depthwise_multiplier(g, kind)) ||
         !check_plain(dy, g.rows() * g.out[2] * g.out_channels(), kind, "dy") ||
         !check_plain(dw, g.taps() * g.out_channels(), kind, "dw"))
         return nullptr;

@@ -32,6 +32,11 @@ struct Portable {
     static reg load_partial(const T* p, int n) {
         reg r = zero(); for (int i = 0; i < n; ++i) r.v[i] = p[i]; return r;
     }
+    // Lane j = p[j >> shift], the first n values of p read: each of a depthwise layer's input
+    // channels repeated 2^shift times, for its channel multiplier.
+    static reg load_repeated(const T* p, int shift, int n) {
+        reg r = zero(); for (int i = 0; i < width && (i >> shift) < n; ++i) r.v[i] = p[i >> shift]; return r;
+    }
     // Lanes [lo, hi) (``range``): c + p * b there and c elsewhere, p read only there (so a
     // lane outside adds nothing, not 0 * b).
     struct mask { int lo, hi; };
@@ -138,6 +143,10 @@ struct Avx2F32 {
     static reg set1(float a) { return _mm256_set1_ps(a); }
     static reg load(const float* p) { return _mm256_loadu_ps(p); }
     static reg load_partial(const float* p, int n) { return _mm256_maskload_ps(p, avx2_mask32(n)); }
+    static reg load_repeated(const float* p, int shift, int n) {
+        const __m256i lane = _mm256_srl_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm_cvtsi32_si128(shift));
+        return _mm256_permutevar8x32_ps(load_partial(p, n), lane);
+    }
     struct mask { __m256i bits; };  // a struct: vectors of __m256i drop its attributes
     static mask range(int lo, int hi) { return {avx2_mask32(lo, hi)}; }
     static reg fma_in(const float* p, mask m, reg b, reg c) {  // b masked too: 0 * inf is NaN
@@ -165,6 +174,12 @@ struct Avx2F64 {
     static reg set1(double a) { return _mm256_set1_pd(a); }
     static reg load(const double* p) { return _mm256_loadu_pd(p); }
     static reg load_partial(const double* p, int n) { return _mm256_maskload_pd(p, avx2_mask64(n)); }
+    static reg load_repeated(const double* p, int shift, int n) {  // 32-bit halves, moved in pairs
+        const __m256i half = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i lane = _mm256_or_si256(_mm256_slli_epi32(_mm256_srl_epi32(half, _mm_cvtsi32_si128(shift + 1)), 1),
+                                             _mm256_and_si256(half, _mm256_set1_epi32(1)));
+        return _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(load_partial(p, n)), lane));
+    }
     struct mask { __m256i bits; };
     static mask range(int lo, int hi) { return {avx2_mask64(lo, hi)}; }
     static reg fma_in(const double* p, mask m, reg b, reg c) {
@@ -196,6 +211,11 @@ struct Avx512F32 {
     static reg set1(float a) { return _mm512_set1_ps(a); }
     static reg load(const float* p) { return _mm512_loadu_ps(p); }
     static reg load_partial(const float* p, int n) { return _mm512_maskz_loadu_ps(first(n), p); }
+    static reg load_repeated(const float* p, int shift, int n) {
+        const __m512i lane = _mm512_srl_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm_cvtsi32_si128(shift));
+        return _mm512_permutexvar_ps(lane, load_partial(p, n));
+    }
     static mask range(int lo, int hi) { return mask(first(hi) & ~first(lo)); }
     static reg fma_in(const float* p, mask m, reg b, reg c) {
         return _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m, p), b, c, m);
@@ -222,6 +242,10 @@ struct Avx512F64 {
     static reg set1(double a) { return _mm512_set1_pd(a); }
     static reg load(const double* p) { return _mm512_loadu_pd(p); }
     static reg load_partial(const double* p, int n) { return _mm512_maskz_loadu_pd(first(n), p); }
+    static reg load_repeated(const double* p, int shift, int n) {
+        const __m512i lane = _mm512_srl_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm_cvtsi32_si128(shift));
+        return _mm512_permutexvar_pd(lane, load_partial(p, n));
+    }
     static mask range(int lo, int hi) { return mask(first(hi) & ~first(lo)); }
     static reg fma_in(const double* p, mask m, reg b, reg c) {
         return _mm512_mask3_fmadd_pd(_mm512_maskz_loadu_pd(m, p), b, c, m);

@@ -608,6 +608,43 @@ def test_the_kernels_refuse_inconsistent_arrays_with_a_value_error() -> None:
         _kernels.forward(x5, packed, None, y, bad)
     with pytest.raises(ValueError, match="dw must be 72 contiguous values"):
         _kernels.grad_weight(x5, np.ones(36), np.empty(71), geometry)
+    # depthwise: two input channels, multiplier 3 (not a power of two) or 2 with cg = 2
+    for cg, og in ((1, 3), (2, 2)):
+        bad = _direct._geometry(1, 2 // cg, cg, og, (5, 5), (3, 3), (3, 3), (1, 1), (1, 1),
+                                (0, 0))
+        out_channels, xg = 2 // cg * og, np.ones((1, 1, 5, 5, 2 // cg))  # x: a channel a group
+        with pytest.raises(ValueError, match="channel multiplier that is a power of two"):
+            _kernels.depthwise_forward(xg, np.ones((9, out_channels)), None,
+                                       np.empty((1, 1, 3, 3, out_channels)), bad)
+        with pytest.raises(ValueError, match="channel multiplier that is a power of two"):
+            _kernels.depthwise_grad_weight(xg, np.ones(9 * out_channels),
+                                           np.empty(9 * out_channels), bad)
+
+
+#: The vector width of each level, float32 and float64.
+_WIDTHS = {"avx512": (16, 8), "avx2": (8, 4), "portable": (4, 2)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_depthwise_multipliers_repeat_in_the_lanes_where_the_width_allows(
+        level: str, dtype, monkeypatch) -> None:
+    """A channel multiplier that is a power of two dividing the level's vector width runs with
+    no repeated copy of x (forward and weight gradient); any other through the copy; both
+    agree with PyTorch float64."""
+    width = _WIDTHS[level][dtype == np.float64]
+    copies: list[int] = []
+    expanded = _direct._expanded
+    monkeypatch.setattr(_direct, "_expanded", lambda x, m: copies.append(m) or expanded(x, m))
+    for multiplier in (2, 3, 4, 8, 16):
+        spec = ConvSpec(2, (6, 11), 5, (3, 3), 5 * multiplier, (1, 1), (1, 1), ((1, 1), (1, 1)), 5)
+        x, w, dy = canonical_arrays(spec, seed=multiplier)
+        want_y, _, want_dw = canonical_oracle(spec, x, w, dy, dense=True)
+        copies.clear()
+        xd, wd, dyd = (a.astype(dtype) for a in (x, w, dy))
+        assert_close(_direct.forward(xd, wd, spec), want_y, "direct", f"forward x{multiplier}")
+        assert_close(_direct.grad_weight(xd, dyd, spec), want_dw, "direct", f"dw x{multiplier}")
+        in_lanes = multiplier != 3 and width % multiplier == 0
+        assert copies == ([] if in_lanes else [multiplier, multiplier]), (multiplier, copies)
 
 
 def test_every_level_is_exercised_here() -> None:
@@ -684,13 +721,16 @@ def test_partial_vectors_of_output_channels_store_exactly_their_lanes(level: str
 
 @pytest.mark.parametrize(("kernel", "stride", "dilation", "padding", "multiplier"), [
     (3, 1, 1, (1, 1), 1), (5, 1, 1, (2, 1), 1), (3, 2, 1, (0, 1), 1), (7, 1, 2, (6, 3), 1),
-    (3, 1, 1, (1, 1), 2), (5, 2, 1, (2, 2), 2)], ids=str)
+    (3, 1, 1, (1, 1), 2), (5, 2, 1, (2, 2), 2), (3, 1, 1, (1, 1), 4), (5, 1, 2, (4, 3), 8),
+    (3, 1, 1, (1, 1), 3)], ids=str)
 def test_depthwise_rows_split_into_spans_match_the_oracle(level: str, kernel: int, stride: int,
                                                           dilation: int, padding, multiplier
                                                           ) -> None:
     """131 channels (eight whole blocks and a partial one) on rows of 40 pixels: the depthwise
     kernels pass each row a span of a few pixels at a time under every block of channels
-    (``depthwise_span_pixels``), forward and weight gradient, float32 and float64."""
+    (``depthwise_span_pixels``), forward and weight gradient, float32 and float64.  A channel
+    multiplier that is a power of two dividing the vector width is repeated in the kernels'
+    lanes, any other (3; 8 at the portable level's float32 and float64 widths) in a copy."""
     channels = 131
     spec = ConvSpec(2, (5, 40), channels, (kernel, kernel), channels * multiplier,
                     (stride, stride), (dilation, dilation), (padding, padding), channels)

@@ -125,6 +125,13 @@ def _expanded(x: np.ndarray, multiplier: int) -> np.ndarray:
     return x if multiplier == 1 else np.repeat(x, multiplier, axis=-1)
 
 
+def _repeats_in_lanes(multiplier: int, dtype: np.dtype) -> bool:
+    """Whether the depthwise forward kernel repeats each input channel ``multiplier`` times in
+    its lanes itself: a power of two that divides the vector width."""
+    width = _kernels.lanes(np.dtype(dtype).itemsize, 1)
+    return multiplier & (multiplier - 1) == 0 and width % multiplier == 0
+
+
 def writes_strided_channels(spec: ConvSpec) -> bool:
     """Whether ``forward`` can write ``out`` with strided channels (the generic and depthwise
     kernels can; the single-channel one, whose lanes run along the rows, has no channels)."""
@@ -173,12 +180,14 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | Non
                        relu=relu, out=y.reshape(spec.batch, 1, *spec.output_size))
         return y
     if _depthwise(spec):
-        xe = _expanded(x, og)
-        geometry = _geometry(spec.batch, spec.out_channels, 1, 1, spec.input_size,
-                             spec.output_size, spec.kernel_size, spec.stride, spec.dilation,
-                             pads, relu)
+        # og output channels per input channel: repeated in the kernel's lanes, or in a copy
+        lanes = _repeats_in_lanes(og, dtype)
+        geometry = _geometry(spec.batch, g if lanes else spec.out_channels, 1, og if lanes else 1,
+                             spec.input_size, spec.output_size, spec.kernel_size, spec.stride,
+                             spec.dilation, pads, relu)
         taps = np.ascontiguousarray(w.reshape(-1, spec.out_channels))
-        _kernels.depthwise_forward(_five(xe), taps, bias, _five(y), geometry)
+        _kernels.depthwise_forward(_five(x if lanes else _expanded(x, og)), taps, bias, _five(y),
+                                   geometry)
         return y
     geometry = _geometry(spec.batch, g, cg, og, spec.input_size, spec.output_size,
                          spec.kernel_size, spec.stride, spec.dilation, pads, relu)
@@ -294,9 +303,11 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
                                   dy.reshape(spec.batch, 1, *spec.output_size), spec)
     dw = np.empty(spec.weight_shape, dtype=dtype)
     if _depthwise(spec):
-        geometry = _geometry(spec.batch, spec.out_channels, 1, 1, spec.input_size,
-                             spec.output_size, spec.kernel_size, spec.stride, spec.dilation, pads)
-        _kernels.depthwise_grad_weight(_five(_expanded(x, og)), dy, dw, geometry)
+        lanes = _repeats_in_lanes(og, dtype)  # as in ``forward``
+        geometry = _geometry(spec.batch, g if lanes else spec.out_channels, 1, og if lanes else 1,
+                             spec.input_size, spec.output_size, spec.kernel_size, spec.stride,
+                             spec.dilation, pads)
+        _kernels.depthwise_grad_weight(_five(x if lanes else _expanded(x, og)), dy, dw, geometry)
         return dw
     geometry = _geometry(spec.batch, g, cg, og, spec.input_size, spec.output_size,
                          spec.kernel_size, spec.stride, spec.dilation, pads)
