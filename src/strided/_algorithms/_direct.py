@@ -125,11 +125,20 @@ def _expanded(x: np.ndarray, multiplier: int) -> np.ndarray:
     return x if multiplier == 1 else np.repeat(x, multiplier, axis=-1)
 
 
-def _repeats_in_lanes(multiplier: int, dtype: np.dtype) -> bool:
-    """Whether the depthwise forward kernel repeats each input channel ``multiplier`` times in
-    its lanes itself: a power of two that divides the vector width."""
-    width = _kernels.lanes(np.dtype(dtype).itemsize, 1)
-    return multiplier & (multiplier - 1) == 0 and width % multiplier == 0
+def _depthwise_input(x: np.ndarray, spec: ConvSpec, relu: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The depthwise kernels' x (5-D) and geometry for ``spec``: a channel multiplier m that is
+    a power of two dividing the vector width is repeated in their lanes (groups = C, og = m);
+    any other in a copy of x with each channel repeated (groups = O, og = 1)."""
+    m = spec.out_channels // spec.groups
+    if m & (m - 1) == 0 and _kernels.lanes(x.itemsize, 1) % m == 0:
+        groups, og = spec.groups, m
+    else:
+        x, groups, og = _expanded(x, m), spec.out_channels, 1
+    geometry = _geometry(spec.batch, groups, 1, og, spec.input_size, spec.output_size,
+                         spec.kernel_size, spec.stride, spec.dilation,
+                         [lo for lo, _ in spec.padding], relu)
+    return _five(x), geometry
 
 
 def writes_strided_channels(spec: ConvSpec) -> bool:
@@ -180,14 +189,9 @@ def forward(x: np.ndarray, w: np.ndarray, spec: ConvSpec, bias: np.ndarray | Non
                        relu=relu, out=y.reshape(spec.batch, 1, *spec.output_size))
         return y
     if _depthwise(spec):
-        # og output channels per input channel: repeated in the kernel's lanes, or in a copy
-        lanes = _repeats_in_lanes(og, dtype)
-        geometry = _geometry(spec.batch, g if lanes else spec.out_channels, 1, og if lanes else 1,
-                             spec.input_size, spec.output_size, spec.kernel_size, spec.stride,
-                             spec.dilation, pads, relu)
+        x5, geometry = _depthwise_input(x, spec, relu)
         taps = np.ascontiguousarray(w.reshape(-1, spec.out_channels))
-        _kernels.depthwise_forward(_five(x if lanes else _expanded(x, og)), taps, bias, _five(y),
-                                   geometry)
+        _kernels.depthwise_forward(x5, taps, bias, _five(y), geometry)
         return y
     geometry = _geometry(spec.batch, g, cg, og, spec.input_size, spec.output_size,
                          spec.kernel_size, spec.stride, spec.dilation, pads, relu)
@@ -303,11 +307,8 @@ def grad_weight(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -> np.nd
                                   dy.reshape(spec.batch, 1, *spec.output_size), spec)
     dw = np.empty(spec.weight_shape, dtype=dtype)
     if _depthwise(spec):
-        lanes = _repeats_in_lanes(og, dtype)  # as in ``forward``
-        geometry = _geometry(spec.batch, g if lanes else spec.out_channels, 1, og if lanes else 1,
-                             spec.input_size, spec.output_size, spec.kernel_size, spec.stride,
-                             spec.dilation, pads)
-        _kernels.depthwise_grad_weight(_five(x if lanes else _expanded(x, og)), dy, dw, geometry)
+        x5, geometry = _depthwise_input(x, spec)
+        _kernels.depthwise_grad_weight(x5, dy, dw, geometry)
         return dw
     geometry = _geometry(spec.batch, g, cg, og, spec.input_size, spec.output_size,
                          spec.kernel_size, spec.stride, spec.dilation, pads)
