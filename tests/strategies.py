@@ -50,6 +50,19 @@ def assert_close(got: np.ndarray, want: np.ndarray, algorithm: str, what: str = 
     assert error <= tol, f"{algorithm} {what}: float32 relative L2 error {error:.2e} > {tol}"
 
 
+def assert_close_to_sums(got: np.ndarray, want: np.ndarray, magnitude: np.ndarray,
+                         algorithm: str, what: str = "") -> None:
+    """``assert_close`` for float64; float32 within the tolerance relative to ``magnitude``, the
+    same sums over the terms' absolute values: a sum that cancels (a weight gradient of few
+    terms) is accurate to its terms' size, not its own."""
+    if got.dtype == np.float64:
+        return assert_close(got, want, algorithm, what)
+    assert got.shape == want.shape, f"{algorithm} {what}: shape {got.shape} != {want.shape}"
+    tol = TOLERANCES[algorithm][np.float32]
+    error = np.linalg.norm(got.astype(np.float64) - want) / max(np.linalg.norm(magnitude), 1e-300)
+    assert error <= tol, f"{algorithm} {what}: float32 L2 error {error:.2e} of the sums of |terms|"
+
+
 @dataclass(frozen=True)
 class Config:
     rank: int
