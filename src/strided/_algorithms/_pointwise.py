@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._runtime._threads import get_num_threads, matmul, matmul_stack, owns_cores, ranges, total
-from .._runtime._workspace import empty_safe
+from .._runtime._workspace import empty_safe, get_workspace_limit
 from .._spec import ConvSpec
 
 
@@ -140,7 +140,7 @@ def grad_input_planar(grad_output: np.ndarray, w: np.ndarray, spec: ConvSpec) ->
 
 
 #: Images per stacked product of ``grad_weight_planar``: its (images, cg, og) terms under this
-#: many bytes.
+#: many bytes (and under the workspace limit).
 _TERMS_BYTES = 16 << 20
 
 
@@ -155,7 +155,7 @@ def grad_weight_planar(x: np.ndarray, grad_output: np.ndarray, spec: ConvSpec) -
     a = _planes(_picked(x, spec, planar=True)).astype(dtype, copy=False)
     dy = _planes(grad_output).astype(dtype, copy=False)
     dw = np.zeros((cg, g, og), dtype=dtype)
-    run = max(1, _TERMS_BYTES // (cg * og * dtype.itemsize))
+    run = max(1, min(_TERMS_BYTES, get_workspace_limit()) // (cg * og * dtype.itemsize))
     for n in range(0, spec.batch, run):
         for k in range(g):
             terms = np.matmul(a[n:n + run, k * cg: (k + 1) * cg],
